@@ -1,0 +1,5 @@
+"""Allow `python -m tinyreport`."""
+
+from tinyreport.cli import main
+
+main()
