@@ -1,0 +1,403 @@
+"""Declare the tinyreport serial record protocol (version 1): record types, fields and CRC.
+
+One record is one line of printable ASCII::
+
+    @TR1 <type> seq=<n> <key>=<value> ... crc=<8 lowercase hex digits>
+
+The CRC is the standard CRC-32 (IEEE 802.3, the one in zlib and `esp_rom_crc32_le(0, ...)`)
+of every byte from the ``@`` up to, but not including, the space before ``crc=``. The
+authoritative description, with an example session, is ``docs/reference/protocol.md``; this
+module is its executable form, used by the parser, the tests and the fake board.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+#: Every record starts with this marker followed by the protocol version.
+MARKER = "@TR"
+#: The protocol version this module writes and reads. Bump it only for incompatible changes;
+#: new record types and new optional fields keep the version (readers ignore what they do not
+#: know).
+PROTOCOL_VERSION = 1
+
+#: Longest record line the firmware may print (without the newline).
+MAX_LINE_CHARS = 480
+
+# Characters a value may hold as they are; anything else is written as %XX (UTF-8 bytes).
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.,:/+\-]*")
+_KEY = re.compile(r"[a-z][a-z0-9_]*")
+_TYPE = re.compile(r"[a-z][a-z0-9_]*")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX8 = re.compile(r"[0-9a-f]{8}")
+_INT = re.compile(r"-?[0-9]+")
+_FLOAT = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|-inf")
+_INT_LIST = re.compile(r"-?[0-9]+(?:,-?[0-9]+)*")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One ``key=value`` field: its kind, whether it is required, and what it means."""
+
+    kind: str  # int | float | str | bool | hex64 | hex8 | ints | enum
+    required: bool
+    doc: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """One record type: its fields in the order the firmware prints them."""
+
+    name: str
+    doc: str
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+
+
+def _req(kind: str, doc: str, choices: tuple[str, ...] = ()) -> FieldSpec:
+    return FieldSpec(kind, True, doc, choices)
+
+
+def _opt(kind: str, doc: str, choices: tuple[str, ...] = ()) -> FieldSpec:
+    return FieldSpec(kind, False, doc, choices)
+
+
+_SEQ = _req("int", "Record number in this boot: 0 for the boot record, then +1 per record.")
+_ID = _req("hex64", "Model id: sha256 of the .tflite file, 64 lowercase hex digits.")
+
+#: Every record type of protocol version 1, in the order a session prints them.
+RECORD_TYPES: dict[str, RecordSpec] = {
+    spec.name: spec
+    for spec in (
+        RecordSpec(
+            "boot",
+            "Board and firmware, printed once right after the firmware starts.",
+            {
+                "seq": _SEQ,
+                "run": _req("hex8", "Random id of this boot (esp_random()), to spot duplicates."),
+                "chip": _req("str", "Chip model, e.g. esp32s3."),
+                "rev": _opt("str", "Chip revision, e.g. 0.2."),
+                "cores": _req("int", "Number of CPU cores."),
+                "cpu_mhz": _req("int", "CPU clock in MHz."),
+                "flash_bytes": _req("int", "Flash size in bytes."),
+                "psram_bytes": _req("int", "PSRAM size in bytes (0 when none)."),
+                "idf": _req("str", "ESP-IDF version string, e.g. v5.3.1."),
+                "fw": _req("str", "Firmware build id (git describe or a build hash)."),
+                "esp_nn": _req("bool", "1 when the ESP-NN optimised kernels are compiled in."),
+                "board": _opt("str", "Board name, e.g. xiao_esp32s3."),
+                "reset": _opt("str", "Reset reason, e.g. POWERON, SW, PANIC."),
+                "n_models": _opt("int", "Number of models this firmware will run."),
+                "sim": _opt(
+                    "bool",
+                    "1 when the session was made by a simulator, never by real firmware; "
+                    "such runs are never shown as measurements.",
+                ),
+            },
+        ),
+        RecordSpec(
+            "model",
+            "A model is about to be loaded; the records that follow name it by id.",
+            {
+                "seq": _SEQ,
+                "id": _ID,
+                "name": _req("str", "Model name, e.g. mlp_int8."),
+                "size_bytes": _opt("int", "Size of the .tflite flatbuffer in bytes."),
+                "arena_given_bytes": _req("int", "Tensor arena size handed to the interpreter."),
+                "arena_caps": _opt(
+                    "enum", "Memory the arena lives in.", ("internal", "psram", "other")
+                ),
+            },
+        ),
+        RecordSpec(
+            "alloc",
+            "Result of AllocateTensors().",
+            {
+                "seq": _SEQ,
+                "id": _ID,
+                "status": _req("enum", "ok or fail.", ("ok", "fail")),
+                "arena_given_bytes": _req("int", "Tensor arena size handed to the interpreter."),
+                "arena_used_bytes": _opt(
+                    "int", "interpreter.arena_used_bytes() after success (required when ok)."
+                ),
+                "arena_needed_bytes": _opt(
+                    "int", "Bytes the allocator asked for when it failed, if known."
+                ),
+            },
+        ),
+        RecordSpec(
+            "heap",
+            "Free memory at a point of the run (heap_caps_get_free_size).",
+            {
+                "seq": _SEQ,
+                "id": _opt("hex64", "Model id, when the figure belongs to a model's run."),
+                "at": _req(
+                    "enum",
+                    "When it was measured.",
+                    ("boot", "before_alloc", "after_alloc", "after_invoke", "end"),
+                ),
+                "free_internal_bytes": _req("int", "Free internal (8-bit capable) RAM."),
+                "free_psram_bytes": _req("int", "Free PSRAM (0 when none)."),
+                "min_free_internal_bytes": _opt("int", "Low-water mark of free internal RAM."),
+                "largest_internal_block_bytes": _opt("int", "Largest free internal block."),
+            },
+        ),
+        RecordSpec(
+            "warmup",
+            "Invokes run and discarded before timing.",
+            {"seq": _SEQ, "id": _ID, "n": _req("int", "Number of warm-up invokes.")},
+        ),
+        RecordSpec(
+            "lat",
+            "Per-invoke latency samples in microseconds (esp_timer_get_time around Invoke()).",
+            {
+                "seq": _SEQ,
+                "id": _ID,
+                "i": _req("int", "Index of the first sample in this record (0-based)."),
+                "us": _req("ints", "Comma-separated samples, at most 32 per record."),
+            },
+        ),
+        RecordSpec(
+            "latsum",
+            "Latency summary computed on the device, when samples are not printed.",
+            {
+                "seq": _SEQ,
+                "id": _ID,
+                "n": _req("int", "Number of timed invokes."),
+                "mean_us": _req("float", "Mean latency."),
+                "min_us": _req("int", "Fastest invoke."),
+                "max_us": _req("int", "Slowest invoke."),
+                "median_us": _opt("float", "Median latency."),
+                "std_us": _opt("float", "Sample standard deviation."),
+            },
+        ),
+        RecordSpec(
+            "op",
+            "Time spent in one operator (MicroProfiler), averaged over profiled invokes.",
+            {
+                "seq": _SEQ,
+                "id": _ID,
+                "i": _req("int", "Operator index in the execution plan."),
+                "op": _req("str", "Operator name, e.g. CONV_2D."),
+                "us": _req("float", "Mean time per invoke in microseconds."),
+                "n": _req("int", "Number of profiled invokes."),
+            },
+        ),
+        RecordSpec(
+            "vec",
+            "Embedded test vectors run on the device and compared with the host's outputs.",
+            {
+                "seq": _SEQ,
+                "id": _ID,
+                "n": _req("int", "Number of test vectors run."),
+                "match": _req("int", "Vectors whose every output is within tol of the host's."),
+                "max_abs_diff": _req(
+                    "float", "Largest |device - host| output difference, in output units."
+                ),
+                "tol": _opt("float", "Tolerance used for match (0 = exact)."),
+                "unit": _opt(
+                    "enum", "Output units: q (int8 steps) or f (float).", ("q", "f")
+                ),
+                "top1": _opt("int", "Vectors whose device argmax equals the expected label."),
+            },
+        ),
+        RecordSpec(
+            "err",
+            "Something failed; the run of this model stops.",
+            {
+                "seq": _SEQ,
+                "id": _opt("hex64", "Model id, when the error belongs to a model."),
+                "stage": _req(
+                    "enum", "Where it failed.", ("load", "alloc", "invoke", "vec", "other")
+                ),
+                "msg": _req("str", "What happened, percent-encoded."),
+            },
+        ),
+        RecordSpec(
+            "done",
+            "End of the session; nothing follows until the next boot.",
+            {
+                "seq": _SEQ,
+                "n_models": _req("int", "Models attempted."),
+                "n_ok": _req("int", "Models that ran to the end without an err record."),
+            },
+        ),
+    )
+}
+
+
+class RecordError(ValueError):
+    """A text is not a valid record (the message says why)."""
+
+
+def crc32(text: str) -> int:
+    """Return the CRC-32 (IEEE, as zlib) of a record's ASCII text."""
+    return zlib.crc32(text.encode("ascii", "replace")) & 0xFFFFFFFF
+
+
+def encode_value(value: object) -> str:
+    """Render a field value: ints as decimals, floats as %.6g, bools as 0/1, text escaped."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format(value, ".6g")
+    if isinstance(value, list | tuple):
+        return ",".join(encode_value(v) for v in value)
+    text = str(value)
+    if _PLAIN_VALUE.fullmatch(text):
+        return text
+    return "".join(
+        ch if _PLAIN_VALUE.fullmatch(ch) else "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
+        for ch in text
+    )
+
+
+def decode_text(value: str) -> str:
+    """Undo the %XX escaping of a text value; a malformed escape raises RecordError."""
+    if "%" not in value:
+        return value
+    out = bytearray()
+    i = 0
+    while i < len(value):
+        if value[i] == "%":
+            pair = value[i + 1 : i + 3]
+            if len(pair) != 2 or not re.fullmatch(r"[0-9A-Fa-f]{2}", pair):
+                raise RecordError(f"bad %-escape in {value!r}")
+            out.append(int(pair, 16))
+            i += 3
+        else:
+            out += value[i].encode("utf-8")
+            i += 1
+    return out.decode("utf-8", "replace")
+
+
+def format_record(rtype: str, fields: Mapping[str, object]) -> str:
+    """Return one record line (no newline) with its CRC, exactly as the firmware prints it."""
+    if not _TYPE.fullmatch(rtype):
+        raise RecordError(f"bad record type {rtype!r}")
+    parts = [f"{MARKER}{PROTOCOL_VERSION}", rtype]
+    for key, value in fields.items():
+        if not _KEY.fullmatch(key) or key == "crc":
+            raise RecordError(f"bad field name {key!r}")
+        parts.append(f"{key}={encode_value(value)}")
+    body = " ".join(parts)
+    return f"{body} crc={crc32(body):08x}"
+
+
+# A record inside a line: marker, version, type, fields, crc. Fields are single-space separated
+# and the crc must be followed by the end of the line or by a character that cannot continue it.
+_RECORD = re.compile(
+    r"@TR(?P<version>[0-9]{1,3}) (?P<type>[a-z][a-z0-9_]*)"
+    r"(?P<fields>(?: [a-z][a-z0-9_]*=[^ \t=]*)*) crc=(?P<crc>[0-9a-f]{8})(?![0-9A-Za-z])"
+)
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """A record whose CRC checked: type, version and fields still as text."""
+
+    version: int
+    rtype: str
+    fields: dict[str, str]
+    text: str  # from the marker to the last crc digit
+    start: int  # index of the marker in the line it was found in
+
+
+def find_records(line: str) -> tuple[list[RawRecord], list[str]]:
+    """Find the records in one line; return them and a reason for each rejected candidate.
+
+    A line normally holds one record, but a cut line may be followed by a whole one, so every
+    marker is tried. A candidate is rejected when its CRC is wrong or its layout is broken.
+    """
+    found: list[RawRecord] = []
+    problems: list[str] = []
+    pos = line.find(MARKER)
+    while pos >= 0:
+        match = _RECORD.match(line, pos)
+        if match is None:
+            problems.append("incomplete or malformed record (cut line?)")
+        else:
+            body = line[pos : match.start("crc") - len(" crc=")]
+            want = int(match["crc"], 16)
+            if crc32(body) != want:
+                problems.append(f"CRC mismatch (got {crc32(body):08x}, line says {want:08x})")
+            else:
+                pairs = [p.split("=", 1) for p in match["fields"].split(" ") if p]
+                fields: dict[str, str] = {}
+                duplicate = False
+                for key, value in pairs:
+                    duplicate = duplicate or key in fields
+                    fields[key] = value
+                if duplicate:
+                    problems.append("record repeats a field name")
+                else:
+                    found.append(
+                        RawRecord(
+                            int(match["version"]), match["type"], fields, match.group(0), pos
+                        )
+                    )
+                    pos = line.find(MARKER, match.end())
+                    continue
+        pos = line.find(MARKER, pos + 1)
+    return found, problems
+
+
+def convert_fields(rtype: str, raw: Mapping[str, str]) -> dict[str, object]:
+    """Check a version-1 record's fields against its spec and return them typed.
+
+    Unknown fields are kept as text (forward compatibility); a missing required field or a
+    value of the wrong kind raises RecordError.
+    """
+    spec = RECORD_TYPES.get(rtype)
+    if spec is None:
+        raise RecordError(f"unknown record type {rtype!r}")
+    for key, fspec in spec.fields.items():
+        if fspec.required and key not in raw:
+            raise RecordError(f"{rtype} record lacks required field {key!r}")
+    out: dict[str, object] = {}
+    for key, value in raw.items():
+        fspec = spec.fields.get(key)
+        out[key] = decode_text(value) if fspec is None else _convert(rtype, key, fspec, value)
+    if rtype == "alloc" and out.get("status") == "ok" and "arena_used_bytes" not in out:
+        raise RecordError("alloc record with status=ok lacks 'arena_used_bytes'")
+    return out
+
+
+def _convert(rtype: str, key: str, fspec: FieldSpec, value: str) -> object:
+    def bad() -> RecordError:
+        return RecordError(f"{rtype} field {key}={value!r} is not a valid {fspec.kind}")
+
+    kind = fspec.kind
+    if kind == "int":
+        if not _INT.fullmatch(value):
+            raise bad()
+        return int(value)
+    if kind == "float":
+        if not _FLOAT.fullmatch(value):
+            raise bad()
+        return float(value)
+    if kind == "bool":
+        if value not in ("0", "1"):
+            raise bad()
+        return value == "1"
+    if kind == "hex64":
+        if not _HEX64.fullmatch(value):
+            raise bad()
+        return value
+    if kind == "hex8":
+        if not _HEX8.fullmatch(value):
+            raise bad()
+        return value
+    if kind == "ints":
+        if not _INT_LIST.fullmatch(value):
+            raise bad()
+        return [int(v) for v in value.split(",")]
+    if kind == "enum":
+        if value not in fspec.choices:
+            raise bad()
+        return value
+    return decode_text(value)
