@@ -197,9 +197,7 @@ RECORD_TYPES: dict[str, RecordSpec] = {
                     "float", "Largest |device - host| output difference, in output units."
                 ),
                 "tol": _opt("float", "Tolerance used for match (0 = exact)."),
-                "unit": _opt(
-                    "enum", "Output units: q (int8 steps) or f (float).", ("q", "f")
-                ),
+                "unit": _opt("enum", "Output units: q (int8 steps) or f (float).", ("q", "f")),
                 "top1": _opt("int", "Vectors whose device argmax equals the expected label."),
             },
         ),
@@ -336,9 +334,7 @@ def find_records(line: str) -> tuple[list[RawRecord], list[str]]:
                     problems.append("record repeats a field name")
                 else:
                     found.append(
-                        RawRecord(
-                            int(match["version"]), match["type"], fields, match.group(0), pos
-                        )
+                        RawRecord(int(match["version"]), match["type"], fields, match.group(0), pos)
                     )
                     pos = line.find(MARKER, match.end())
                     continue
