@@ -1,0 +1,264 @@
+"""Run the stages for every model, cache artifacts by what produced them, write results and pages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from tinyreport import __version__
+from tinyreport.config import Config
+from tinyreport.data import Dataset, DataSource, load_dataset, preprocess, resolve_source
+from tinyreport.errors import ModelFileError
+from tinyreport.fsutil import native_output_to, write_atomic
+from tinyreport.progress import Progress
+from tinyreport.results import (
+    DatasetInfo,
+    HostArena,
+    ModelResult,
+    Results,
+    Training,
+    Variant,
+    dumps,
+)
+
+FILES = {"keras": "model.keras", "tflite_float": "float.tflite", "tflite_int8": "int8.tflite"}
+
+
+def _pkg_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _hash(payload: dict) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """Where one model's artifacts live, keyed by what produced them."""
+
+    name: str
+    train_key: str
+    result_key: str
+    train_dir: Path
+    result_dir: Path
+
+    @property
+    def keras_path(self) -> Path:
+        return self.train_dir / FILES["keras"]
+
+    @property
+    def result_path(self) -> Path:
+        return self.result_dir / "model.json"
+
+
+def plan(config: Config, source: DataSource) -> list[ModelPlan]:
+    """Compute each model's cache keys without touching TensorFlow."""
+    artifacts = config.path(config.output.artifacts_dir)
+    plans = []
+    for name, spec in config.models.items():
+        train_key = _hash(
+            {
+                "tinyreport": __version__,
+                "tensorflow": _pkg_version("tensorflow"),
+                "model": spec.model_dump(exclude={"epochs"}),
+                "training": {**config.training.model_dump(), "epochs": config.epochs_for(name)},
+                "data": source.sha256,
+                "n_train": config.dataset.n_train,
+            }
+        )
+        result_key = _hash(
+            {
+                "train": train_key,
+                "quantization": config.quantization.model_dump(),
+                "n_test": config.dataset.n_test,
+                "litert": _pkg_version("ai-edge-litert"),
+                "tflite_micro": _pkg_version("tflite-micro"),
+            }
+        )
+        plans.append(
+            ModelPlan(
+                name,
+                train_key,
+                result_key,
+                artifacts / name / f"train-{train_key}",
+                artifacts / name / f"result-{result_key}",
+            )
+        )
+    return plans
+
+
+def _load_cached(p: ModelPlan) -> ModelResult | None:
+    try:
+        result = ModelResult.from_dict(json.loads(p.result_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    files = [p.result_dir / FILES[k] for k in ("tflite_float", "tflite_int8")] + [p.keras_path]
+    return result if all(f.is_file() for f in files) else None
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress) -> ModelResult:
+    """Train (or reuse the trained model), convert, evaluate and measure one model."""
+    import keras
+
+    from tinyreport import convert, evaluate, train
+    from tinyreport.data import file_sha256
+    from tinyreport.tflm_host import measure_host_arena
+
+    spec = config.models[p.name]
+    x_train, x_test = preprocess(data.x_train), preprocess(data.x_test)
+    epochs = config.epochs_for(p.name)
+    training_file = p.train_dir / "training.json"
+    if p.keras_path.is_file() and training_file.is_file():
+        progress.stage(p.name, "loading trained model")
+        try:
+            model = keras.models.load_model(p.keras_path)
+            final_loss = json.loads(training_file.read_text())["final_loss"]
+        except Exception as exc:  # Keras raises many types for a damaged file
+            raise ModelFileError(
+                f"cannot read {p.keras_path} ({type(exc).__name__}); delete it to retrain"
+            ) from None
+    else:
+        progress.stage(p.name, "training", total=epochs)
+        model, final_loss = train.train(
+            p.name,
+            spec,
+            config.training,
+            epochs,
+            x_train,
+            data.y_train,
+            on_epoch=lambda done, total, loss: progress.step(done, total, f"loss {loss:.4f}"),
+        )
+        p.train_dir.mkdir(parents=True, exist_ok=True)
+        tmp = p.train_dir / ".model.tmp.keras"
+        model.save(tmp)
+        tmp.replace(p.keras_path)
+        write_atomic(training_file, dumps({"final_loss": final_loss}))
+
+    progress.stage(p.name, "converting to float and int8 TFLite")
+    calibration = x_train[
+        convert.representative_indices(
+            len(x_train), config.quantization.representative_samples, config.training.seed
+        )
+    ]
+    flatbuffers = {
+        "tflite_float": convert.to_float(model),
+        "tflite_int8": convert.to_int8(model, calibration),
+    }
+    for kind, blob in flatbuffers.items():
+        write_atomic(p.result_dir / FILES[kind], blob)
+
+    progress.stage(p.name, "evaluating on the test set")
+    root = config.root.resolve()
+    keras_pred = evaluate.keras_predict(model, x_test)
+    predictions = {"keras": keras_pred}
+    variants = {
+        "keras": Variant(
+            kind="keras",
+            path=_rel(p.keras_path, root),
+            size_bytes=p.keras_path.stat().st_size,
+            sha256=file_sha256(p.keras_path),
+            evaluation=evaluate.summarize(keras_pred, data.y_test, f"keras {keras.__version__}"),
+        )
+    }
+    for kind, blob in flatbuffers.items():
+        path = p.result_dir / FILES[kind]
+        pred = evaluate.tflite_predict(blob, x_test)
+        predictions[kind] = pred
+        progress.stage(p.name, f"measuring the {kind} arena on host TFLM")
+        host = measure_host_arena(path)
+        inp, out, dtypes = evaluate.io_details(blob)
+        variants[kind] = Variant(
+            kind=kind,
+            path=_rel(path, root),
+            size_bytes=len(blob),
+            sha256=hashlib.sha256(blob).hexdigest(),
+            evaluation=evaluate.summarize(pred, data.y_test, evaluate.litert_runtime()),
+            arena=HostArena(
+                host_bytes=host.total_bytes,
+                head_bytes=host.head_bytes,
+                tail_bytes=host.tail_bytes,
+                machine=host.machine,
+                tflm_version=host.tflm_version,
+            ),
+            input=inp,
+            output=out,
+            tensor_dtypes=dtypes,
+        )
+    agreement = float((predictions["tflite_int8"] == predictions["tflite_float"]).mean())
+    result = ModelResult(
+        name=p.name,
+        kind=spec.kind,
+        architecture=train.describe(model),
+        params=int(model.count_params()),
+        training=Training(
+            epochs=epochs,
+            batch_size=config.training.batch_size,
+            seed=config.training.seed,
+            learning_rate=config.training.learning_rate,
+            n_train=len(x_train),
+            representative_samples=len(calibration),
+            final_loss=round(final_loss, 6),
+            tensorflow_version=_pkg_version("tensorflow"),
+        ),
+        variants=variants,
+        agreement_int8_float=round(agreement, 6),
+        cache_key=p.result_key,
+    )
+    write_atomic(p.result_path, dumps(result.to_dict()))
+    return result
+
+
+def collect(config: Config, progress: Progress | None = None) -> str:
+    """Bring every model's results up to date, write the results file and pages; return a summary."""
+    from tinyreport import site
+
+    progress = progress or Progress()
+    source = resolve_source(config.dataset, config.root)
+    plans = plan(config, source)
+    data: Dataset | None = None
+    models, rebuilt = [], []
+    for p in plans:
+        result = _load_cached(p)
+        if result is None:
+            data = data or load_dataset(config.dataset, source)
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            with native_output_to(p.result_dir / "tensorflow.log"):
+                result = build_model(config, p, data, progress)
+            rebuilt.append(p.name)
+        models.append(result)
+
+    results = Results(
+        tinyreport_version=__version__,
+        board=config.board,
+        dataset=DatasetInfo(
+            description=source.description,
+            sha256=source.sha256,
+            n_train=config.dataset.n_train,
+            n_test=config.dataset.n_test,
+        ),
+        models=models,
+    )
+    results_path = config.path(config.output.results)
+    write_atomic(results_path, dumps(results.to_dict()))
+    site.write_assets(config.path(config.output.docs_dir))
+    written = site.write_pages(results, config.path(config.output.pages_dir))
+    built = ", ".join(rebuilt) if rebuilt else "nothing (all cached)"
+    return (
+        f"rebuilt: {built}; results: {_rel(results_path, config.root.resolve())}; "
+        f"pages changed: {written}"
+    )

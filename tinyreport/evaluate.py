@@ -1,0 +1,85 @@
+"""Evaluate Keras and TFLite variants on the same test set."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import numpy as np
+
+from tinyreport.data import N_CLASSES, quantize
+from tinyreport.results import Evaluation, TensorQuant
+
+BATCH = 1000
+
+
+def summarize(predictions: np.ndarray, labels: np.ndarray, runtime: str) -> Evaluation:
+    """Accuracy, per-class accuracy and confusion matrix from predicted classes."""
+    confusion = np.zeros((N_CLASSES, N_CLASSES), dtype=np.int64)
+    np.add.at(confusion, (labels, predictions), 1)
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    return Evaluation(
+        n_samples=int(labels.size),
+        accuracy=round(float((predictions == labels).mean()), 6),
+        per_class_accuracy=[round(float(a), 6) for a in per_class],
+        confusion=confusion.tolist(),
+        runtime=runtime,
+    )
+
+
+def keras_predict(model, x: np.ndarray) -> np.ndarray:
+    """Predicted classes of a Keras model."""
+    return np.argmax(model.predict(x, batch_size=BATCH, verbose=0), axis=1)
+
+
+def _interpreter(flatbuffer: bytes):
+    from ai_edge_litert.interpreter import Interpreter
+
+    return Interpreter(model_content=flatbuffer, num_threads=1)
+
+
+def io_details(flatbuffer: bytes) -> tuple[TensorQuant, TensorQuant, list[str]]:
+    """Input and output quantization, and the dtypes of every tensor in the graph."""
+    interpreter = _interpreter(flatbuffer)
+
+    def quant(detail: dict) -> TensorQuant:
+        scale, zero_point = detail["quantization"]
+        quantized = scale != 0.0
+        return TensorQuant(
+            dtype=np.dtype(detail["dtype"]).name,
+            shape=[int(d) for d in detail["shape"]],
+            scale=float(scale) if quantized else None,
+            zero_point=int(zero_point) if quantized else None,
+        )
+
+    dtypes = sorted({np.dtype(t["dtype"]).name for t in interpreter.get_tensor_details()})
+    inp = quant(interpreter.get_input_details()[0])
+    out = quant(interpreter.get_output_details()[0])
+    return inp, out, dtypes
+
+
+def tflite_predict(flatbuffer: bytes, x: np.ndarray) -> np.ndarray:
+    """Predicted classes of a TFLite model run by the LiteRT interpreter.
+
+    int8 inputs are quantized with the model's own input scale and zero point.
+    """
+    interpreter = _interpreter(flatbuffer)
+    inp = interpreter.get_input_details()[0]
+    out = interpreter.get_output_details()[0]
+    predictions = []
+    for start in range(0, len(x), BATCH):
+        batch = x[start : start + BATCH]
+        interpreter.resize_tensor_input(inp["index"], [len(batch), *inp["shape"][1:]])
+        interpreter.allocate_tensors()
+        if inp["dtype"] == np.int8:
+            scale, zero_point = inp["quantization"]
+            batch = quantize(batch, scale, zero_point)
+        interpreter.set_tensor(inp["index"], batch.astype(inp["dtype"]))
+        interpreter.invoke()
+        # argmax of int8 scores equals argmax of dequantized scores (scale > 0)
+        predictions.append(np.argmax(interpreter.get_tensor(out["index"]), axis=1))
+    return np.concatenate(predictions)
+
+
+def litert_runtime() -> str:
+    """Name and version of the interpreter used for TFLite evaluation."""
+    return f"ai-edge-litert {version('ai-edge-litert')}"

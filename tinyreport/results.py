@@ -1,0 +1,221 @@
+"""The results file: plain dataclasses passed between stages, serialised to versioned JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+# Format history (bump on any incompatible change, and say what changed):
+# 1: first format: models with keras / tflite_float / tflite_int8 variants, host TFLM arena,
+#    per-variant evaluation, optional `analysis` per TFLite variant, optional `device` runs.
+FORMAT_VERSION = 1
+
+VARIANTS = ("keras", "tflite_float", "tflite_int8")
+VARIANT_TITLES = {"keras": "Keras", "tflite_float": "float TFLite", "tflite_int8": "int8 TFLite"}
+
+# Where a figure came from; pages show it next to the figure.
+MEASURED_DEVICE = "measured-device"
+MEASURED_HOST_TFLM = "measured-host-tflm"
+MEASURED_HOST = "measured-host"
+COMPUTED = "computed"
+ESTIMATED = "estimated"
+
+
+def _build(cls, data: dict[str, Any]):
+    """Construct a dataclass from a dict, ignoring nothing and inventing nothing."""
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown fields {sorted(unknown)}")
+    return cls(**data)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Accuracy of one variant on the test set (computed on the host)."""
+
+    n_samples: int
+    accuracy: float
+    per_class_accuracy: list[float]
+    confusion: list[list[int]]  # rows: true class, columns: predicted class
+    runtime: str  # what ran the inference, e.g. "keras 3.15.1" or "ai-edge-litert 2.3.0"
+
+    @property
+    def pc_accuracy(self) -> float:
+        return 100.0 * self.accuracy
+
+
+@dataclass(frozen=True)
+class HostArena:
+    """Tensor arena reported by TFLM on the host (RecordingMicroAllocator)."""
+
+    host_bytes: int
+    head_bytes: int
+    tail_bytes: int
+    machine: str
+    tflm_version: str
+    provenance: str = MEASURED_HOST_TFLM
+
+
+@dataclass(frozen=True)
+class TensorQuant:
+    """Quantization of a graph input or output."""
+
+    dtype: str
+    shape: list[int]
+    scale: float | None
+    zero_point: int | None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One form of a model: the Keras file, the float TFLite or the int8 TFLite."""
+
+    kind: str  # one of VARIANTS
+    path: str  # artifact path relative to the results file's project root
+    size_bytes: int
+    sha256: str
+    evaluation: Evaluation
+    arena: HostArena | None = None
+    input: TensorQuant | None = None
+    output: TensorQuant | None = None
+    tensor_dtypes: list[str] = field(default_factory=list)  # on the inference path
+    analysis: dict[str, Any] | None = None  # tinyreport.analysis document
+
+    @property
+    def accuracy(self) -> float:
+        return self.evaluation.accuracy
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["accuracy"] = self.accuracy  # duplicated at top level for readers of the file
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Variant:
+        data = dict(data)
+        data.pop("accuracy", None)
+        data["evaluation"] = _build(Evaluation, data["evaluation"])
+        for key, typ in (("arena", HostArena), ("input", TensorQuant), ("output", TensorQuant)):
+            if data.get(key) is not None:
+                data[key] = _build(typ, data[key])
+        return _build(cls, data)
+
+
+@dataclass(frozen=True)
+class Training:
+    """How a model was trained."""
+
+    epochs: int
+    batch_size: int
+    seed: int
+    learning_rate: float
+    n_train: int
+    representative_samples: int
+    final_loss: float
+    tensorflow_version: str
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """Everything measured about one model."""
+
+    name: str
+    kind: str
+    architecture: list[str]
+    params: int
+    training: Training
+    variants: dict[str, Variant]
+    agreement_int8_float: float  # fraction of test images where int8 and float predict alike
+    cache_key: str
+    device: list[dict[str, Any]] = field(default_factory=list)  # ingested device runs
+
+    @property
+    def weights_bytes(self) -> int:
+        """Parameters x 4 bytes: the float32 weights alone, no file format."""
+        return self.params * 4
+
+    @property
+    def keras_over_weights(self) -> float:
+        return self.variants["keras"].size_bytes / self.weights_bytes
+
+    @property
+    def float_over_int8(self) -> float:
+        return self.variants["tflite_float"].size_bytes / self.variants["tflite_int8"].size_bytes
+
+    @property
+    def keras_over_int8(self) -> float:
+        return self.variants["keras"].size_bytes / self.variants["tflite_int8"].size_bytes
+
+    @property
+    def int8_accuracy_delta(self) -> float:
+        """int8 minus float TFLite accuracy, in percentage points."""
+        v = self.variants
+        return 100.0 * (v["tflite_int8"].accuracy - v["tflite_float"].accuracy)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["variants"] = {k: v.to_dict() for k, v in self.variants.items()}
+        data["weights_bytes"] = self.weights_bytes
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelResult:
+        data = dict(data)
+        data.pop("weights_bytes", None)
+        data["training"] = _build(Training, data["training"])
+        data["variants"] = {k: Variant.from_dict(v) for k, v in data["variants"].items()}
+        return _build(cls, data)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """The data every variant was trained, calibrated and evaluated on."""
+
+    description: str
+    sha256: str
+    n_train: int
+    n_test: int
+
+
+@dataclass(frozen=True)
+class Results:
+    """The whole results file."""
+
+    tinyreport_version: str
+    board: str
+    dataset: DatasetInfo
+    models: list[ModelResult]
+    format: int = FORMAT_VERSION
+    device_logs: list[dict[str, Any]] = field(default_factory=list)  # every ingested log file
+
+    def model(self, name: str) -> ModelResult:
+        return next(m for m in self.models if m.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "tinyreport_version": self.tinyreport_version,
+            "board": self.board,
+            "dataset": asdict(self.dataset),
+            "models": [m.to_dict() for m in self.models],
+            "device_logs": self.device_logs,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Results:
+        if data.get("format") != FORMAT_VERSION:
+            raise ValueError(
+                f"results format {data.get('format')!r} is not {FORMAT_VERSION}; "
+                "run `tinyreport collect` again"
+            )
+        data = dict(data)
+        data["dataset"] = _build(DatasetInfo, data["dataset"])
+        data["models"] = [ModelResult.from_dict(m) for m in data["models"]]
+        return _build(cls, data)
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Serialise deterministically: sorted keys, fixed indentation, trailing newline."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
