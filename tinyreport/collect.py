@@ -1,4 +1,4 @@
-"""Run the stages for every model, cache artifacts by what produced them, write results and pages."""
+"""Run the stages for every model, cache artifacts by their inputs, write results and pages."""
 
 from __future__ import annotations
 
@@ -224,7 +224,7 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
 
 
 def collect(config: Config, progress: Progress | None = None) -> str:
-    """Bring every model's results up to date, write the results file and pages; return a summary."""
+    """Bring every model's results up to date, write results and pages; return a summary."""
     from tinyreport import site
 
     progress = progress or Progress()

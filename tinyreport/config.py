@@ -24,7 +24,8 @@ class DatasetConfig(_Section):
         "bundled",
         description="`bundled`: the copy shipped inside tinyreport (checked by sha256); "
         "`keras`: the Keras cache `~/.keras/datasets/mnist.npz`, downloaded if absent; "
-        "`npz`: a file of your own with the same layout (`x_train`, `y_train`, `x_test`, `y_test`).",
+        "`npz`: a file of your own with the same layout "
+        "(`x_train`, `y_train`, `x_test`, `y_test`).",
     )
     path: str | None = Field(None, description='Path of the `.npz` file when `source = "npz"`.')
     sha256: str | None = Field(

@@ -1,4 +1,4 @@
-"""MNIST from the bundled copy, the Keras cache or a user file, verified; preprocessing defined once."""
+"""MNIST from the bundled copy, the Keras cache or a user file, verified; one preprocessing."""
 
 from __future__ import annotations
 
