@@ -40,6 +40,63 @@ def collect(config_path: Path, verbose: bool, quiet: bool) -> None:
     click.echo(summary)
 
 
+@cli.command()
+@click.option("--port", required=True, help="Serial port, e.g. /dev/ttyACM0 or COM5.")
+@click.option("--baud", type=int, default=115200, show_default=True, help="Baud rate.")
+@click.option("--until-done", is_flag=True, help="Stop at the end-of-run record.")
+@click.option("--seconds", type=click.FloatRange(min=0), help="Stop after this many seconds.")
+@click.option("--reset", is_flag=True, help="Reset the board through DTR/RTS first.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Log file to write (default: benchmarks/logs/<time>-<port>.log).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Do not echo what the board prints.")
+def capture(
+    port: str,
+    baud: int,
+    until_done: bool,
+    seconds: float | None,
+    reset: bool,
+    out: Path | None,
+    quiet: bool,
+) -> None:
+    """Save what a board prints over serial to a raw log file."""
+    from tinyreport.serial import capture as capture_mod
+
+    path = out or capture_mod.default_log_path(Path("benchmarks/logs"), port)
+    echo = None if quiet else (lambda chunk: click.echo(chunk, nl=False, err=True))
+    result = capture_mod.capture(
+        port, path, baud=baud, until_done=until_done, seconds=seconds, reset=reset, on_data=echo
+    )
+    click.echo(capture_mod.describe(result))
+
+
+@cli.command()
+@click.argument("logs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--models",
+    "model_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A .tflite file, or a folder searched for them; runs are checked against their sha256.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the device runs as JSON.")
+@click.option("--strict", is_flag=True, help="Treat every problem in a log as an error.")
+def ingest(
+    logs: tuple[Path, ...], model_paths: tuple[Path, ...], as_json: bool, strict: bool
+) -> None:
+    """Read device logs and print the runs they hold, with statistics."""
+    from tinyreport.serial import ingest as ingest_mod
+
+    known = ingest_mod.known_models_from(list(model_paths))
+    reports = ingest_mod.ingest_reports(list(logs), known)
+    click.echo(ingest_mod.render(reports, as_json=as_json, checked=bool(model_paths)))
+    for warning in ingest_mod.warnings(reports):
+        click.echo(f"tinyreport: warning: {warning}", err=True)
+    ingest_mod.check(reports, models_given=bool(model_paths), strict=strict)
+
+
 def main() -> None:
     """Run the CLI; turn tinyreport's own errors into one line and a non-zero exit."""
     try:

@@ -1,0 +1,198 @@
+"""Capture a board's serial output to a raw log file, byte for byte, as it arrives.
+
+IO only: the bytes go to the file unchanged (flushed after every read, never rewritten); the
+only thing read from them is whether the end-of-run record has arrived. Parsing is
+``parse.py``'s job.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tinyreport.errors import SerialError
+from tinyreport.serial import protocol
+
+DEFAULT_BAUD = 115200
+_READ_TIMEOUT_S = 0.05
+_MAX_PENDING = 8192  # longest partial line kept while looking for the end-of-run record
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    """What a capture did: where the bytes are, how many, and why it stopped."""
+
+    path: Path
+    n_bytes: int
+    stopped: str  # done | time | interrupted
+    seconds: float
+    reset_ok: bool | None  # None when no reset was asked for
+    reset_message: str | None = None
+
+
+def default_log_path(logs_dir: Path, port: str, now: datetime | None = None) -> Path:
+    """Return ``logs_dir/<UTC timestamp>-<port name>.log`` for a new capture."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", port.rstrip("/\\").split("/")[-1].split("\\")[-1])
+    return logs_dir / f"{stamp}-{name or 'port'}.log"
+
+
+def _available_ports() -> str:
+    try:
+        from serial.tools import list_ports
+
+        names = sorted(p.device for p in list_ports.comports())
+    except Exception:  # listing is a courtesy; never let it hide the real error
+        return ""
+    return f" Ports present: {', '.join(names)}." if names else " No serial ports are present."
+
+
+def open_port(port: str, baud: int):
+    """Open a serial port for reading, exclusively; raise SerialError saying what to do."""
+    import serial
+
+    try:
+        return serial.Serial(port, baud, timeout=_READ_TIMEOUT_S, exclusive=True)
+    except serial.SerialException as exc:
+        code = getattr(exc, "errno", None)
+        text = str(exc)
+        if code == errno.ENOENT or "No such file" in text or "FileNotFoundError" in text:
+            raise SerialError(
+                f"Serial port {port} does not exist; plug the board in or pick another port."
+                + _available_ports()
+            ) from None
+        if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:
+            raise SerialError(
+                f"Permission denied on serial port {port}; add yourself to its group "
+                f"(on Linux: sudo usermod -aG dialout $USER, then log in again)."
+            ) from None
+        if code == errno.EBUSY or "busy" in text.lower() or "lock" in text.lower():
+            raise SerialError(
+                f"Serial port {port} is busy; close the serial monitor or program that holds it."
+            ) from None
+        raise SerialError(f"Cannot open serial port {port}: {text}.") from None
+
+
+def reset_board(ser) -> str | None:
+    """Reset the board through RTS (EN) with DTR (GPIO0) released; return None or a warning."""
+    try:
+        ser.dtr = False
+        ser.rts = True
+        time.sleep(0.1)
+        ser.rts = False
+    except Exception as exc:  # pyserial raises OSError or SerialException by platform
+        return f"could not reset the board through DTR/RTS ({exc}); press its RESET button"
+    return None
+
+
+class _DoneWatcher:
+    """Look at complete lines for a valid end-of-run (``done``) record."""
+
+    def __init__(self) -> None:
+        self.pending = b""
+        self.done = False
+
+    def feed(self, chunk: bytes) -> bool:
+        data = self.pending + chunk
+        *lines, self.pending = data.split(b"\n")
+        self.pending = self.pending[-_MAX_PENDING:]
+        for line in lines:
+            if b"@TR" in line and b" done " in line:
+                text = line.decode("ascii", "replace")
+                records, _ = protocol.find_records(text)
+                if any(r.rtype == "done" for r in records):
+                    self.done = True
+        return self.done
+
+
+def capture(
+    port: str,
+    out: Path,
+    *,
+    baud: int = DEFAULT_BAUD,
+    until_done: bool = False,
+    seconds: float | None = None,
+    reset: bool = False,
+    on_data: Callable[[bytes], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> CaptureResult:
+    """Copy what the port sends into ``out`` until done, time is up, or Ctrl-C.
+
+    Raises SerialError when the port cannot be opened (nothing is written then), when it goes
+    away during the capture, or when ``until_done`` and the time is up before the end-of-run
+    record; in the last two cases the file keeps every byte received.
+    """
+    ser = open_port(port, baud)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    watcher = _DoneWatcher()
+    n_bytes = 0
+    started = clock()
+    reset_ok: bool | None = None
+    reset_message: str | None = None
+    stopped = "interrupted"
+    try:
+        with open(out, "xb") as log:
+            if reset:
+                reset_message = reset_board(ser)
+                reset_ok = reset_message is None
+            try:
+                while True:
+                    if seconds is not None and clock() - started >= seconds:
+                        stopped = "time"
+                        break
+                    try:
+                        chunk = ser.read(max(1, ser.in_waiting))
+                    except Exception as exc:  # SerialException or OSError: the port went away
+                        log.flush()
+                        raise SerialError(
+                            f"Serial port {port} went away during the capture ({exc}); "
+                            f"the {n_bytes} bytes received are kept in {out}."
+                        ) from None
+                    if not chunk:
+                        continue
+                    log.write(chunk)
+                    log.flush()
+                    n_bytes += len(chunk)
+                    if on_data is not None:
+                        on_data(chunk)
+                    if watcher.feed(chunk) and until_done:
+                        stopped = "done"
+                        break
+            except KeyboardInterrupt:
+                stopped = "interrupted"
+    except FileExistsError:
+        raise SerialError(f"{out} already exists; captures never overwrite a log.") from None
+    finally:
+        try:
+            ser.close()
+        except Exception:
+            pass
+    elapsed = clock() - started
+    if until_done and stopped != "done" and stopped != "interrupted":
+        raise SerialError(
+            f"No end-of-run record from {port} within {seconds:g} s; "
+            f"the {n_bytes} bytes received are kept in {out}."
+        )
+    return CaptureResult(out, n_bytes, stopped, elapsed, reset_ok, reset_message)
+
+
+def describe(result: CaptureResult) -> str:
+    """Return a short account of a capture and the command that reads it."""
+    why = {
+        "done": "the end-of-run record arrived",
+        "time": "the time was up",
+        "interrupted": "it was interrupted",
+    }[result.stopped]
+    lines = [f"Saved {result.n_bytes} bytes to {result.path}; stopped because {why}."]
+    if result.reset_message:
+        lines.append(f"Warning: {result.reset_message}.")
+    if result.n_bytes:
+        lines.append(f"Read it with: tinyreport ingest {result.path}")
+    else:
+        lines.append("Nothing arrived: is the firmware flashed and the baud rate right?")
+    return "\n".join(lines)

@@ -1,0 +1,544 @@
+"""Turn parsed device logs into device runs: one per model per boot, with statistics.
+
+`ingest_logs()` is what the collector calls; the layout of what it returns is documented in
+``docs/reference/protocol.md`` ("Ingested data"), and ``RUN_FORMAT`` numbers it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinyreport.errors import LogFormatError
+from tinyreport.serial.parse import (
+    CONFIDENCE_ORDER,
+    FMT_TINYREPORT,
+    Boot,
+    ParsedLog,
+    Problem,
+    Record,
+    parse_log,
+)
+
+# Layout history of a run dict (bump when a key changes meaning or goes away):
+# 1: first layout.
+RUN_FORMAT = 1
+
+MEASURED_DEVICE = "measured-device"
+SIMULATED = "simulated"
+
+# Records that belong to the whole boot, not to one model.
+_BOOT_WIDE = ("boot", "done")
+
+
+@dataclass
+class LogReport:
+    """What one log gave: its runs, and the problems that are not about any one run."""
+
+    path: str
+    runs: list[dict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    n_records: int = 0
+    n_boots: int = 0
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Return the q-th percentile (0..100) by linear interpolation, as numpy's default."""
+    if not sorted_values:
+        raise ValueError("no values")
+    pos = (len(sorted_values) - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = math.ceil(pos)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def latency_stats(samples_us: list[float]) -> dict[str, float | int | str]:
+    """Return count, mean, median, p90, p99, min, max and sample std of latencies in µs."""
+    values = sorted(float(v) for v in samples_us)
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return {
+        "from": "samples",
+        "n": n,
+        "mean_us": mean,
+        "median_us": percentile(values, 50),
+        "p90_us": percentile(values, 90),
+        "p99_us": percentile(values, 99),
+        "min_us": values[0],
+        "max_us": values[-1],
+        "std_us": std,
+    }
+
+
+def _where(problem: Problem, path: str) -> str:
+    return f"{path}:{problem.line} (byte {problem.offset}): {problem.message}"
+
+
+class _Run:
+    """A run being assembled from records."""
+
+    def __init__(self, model_id: str | None, name: str | None) -> None:
+        self.model_id = model_id
+        self.log_name = name
+        self.records: list[Record] = []
+        self.finished = False  # a later model or the done record followed it
+
+    def add(self, rec: Record) -> None:
+        self.records.append(rec)
+
+
+def _split_runs(boot: Boot) -> tuple[list[_Run], list[Record]]:
+    """Group a boot's records by model; return the runs and the boot-wide records."""
+    runs: dict[str, _Run] = {}
+    order: list[_Run] = []
+    wide: list[Record] = []
+    legacy_current: _Run | None = None
+    previous: _Run | None = None
+
+    def run_for(key: str, model_id: str | None, name: str | None) -> _Run:
+        run = runs.get(key)
+        if run is None:
+            run = runs[key] = _Run(model_id, name)
+            order.append(run)
+        return run
+
+    for rec in boot.records:
+        if rec.source.fmt == FMT_TINYREPORT:
+            if rec.kind in _BOOT_WIDE or (rec.kind in ("heap", "err") and "id" not in rec.fields):
+                if rec.kind == "done" and previous is not None:
+                    previous.finished = True
+                wide.append(rec)
+                continue
+            model_id = str(rec.fields["id"])
+            run = run_for("id:" + model_id, model_id, None)
+            if rec.kind == "model":
+                run.log_name = str(rec.fields["name"])
+                if previous is not None and previous is not run:
+                    previous.finished = True
+                previous = run
+            run.add(rec)
+            continue
+        # Old formats name no model id: a model name starts a run, else one run takes all.
+        if rec.kind == "model_name":
+            legacy_current = run_for("name:" + str(rec.fields["name"]), None, None)
+            legacy_current.log_name = str(rec.fields["name"])
+            continue
+        if legacy_current is None:
+            legacy_current = run_for("anon", None, None)
+        legacy_current.add(rec)
+    # Old formats often print the model's name after its first figures (ESP-DL tests before it
+    # profiles): with one named model in the boot, its unnamed figures are its own.
+    anon = runs.get("anon")
+    named = [r for key, r in runs.items() if key.startswith("name:")]
+    if anon is not None and len(named) == 1:
+        named[0].records = sorted(
+            anon.records + named[0].records, key=lambda r: (r.source.offset, r.source.line)
+        )
+        order.remove(anon)
+    return order, wide
+
+
+def _lowest(confidences: Iterable[str]) -> str:
+    return max(confidences, key=CONFIDENCE_ORDER.index)
+
+
+def _build_run(
+    run: _Run,
+    wide: list[Record],
+    boot: Boot,
+    path: str,
+    known_models: Mapping[str, str],
+    boot_problems: list[str],
+) -> dict:
+    records = sorted(run.records + wide, key=lambda r: (r.source.offset, r.source.line))
+    by_kind: dict[str, list[Record]] = {}
+    for rec in records:
+        by_kind.setdefault(rec.kind, []).append(rec)
+    problems = list(boot_problems)
+    protocol_run = any(r.source.fmt == FMT_TINYREPORT for r in run.records)
+
+    board = None
+    boot_recs = [r for r in by_kind.get("boot", []) if r.source.fmt == FMT_TINYREPORT]
+    if boot_recs:
+        board = {k: v for k, v in boot_recs[0].fields.items() if k != "seq"}
+    provenance = SIMULATED if board and board.get("sim") else MEASURED_DEVICE
+
+    # Model identity.
+    model_id = run.model_id
+    attribution = "id" if model_id else "none"
+    model_name = known_models.get(model_id) if model_id else None
+    if model_id is None and run.log_name:
+        matches = [mid for mid, name in known_models.items() if name == run.log_name]
+        if len(matches) == 1:
+            model_id, model_name, attribution = matches[0], run.log_name, "name"
+    model_known = model_id is not None and model_id in known_models
+    if model_name is None:
+        model_name = run.log_name
+    if run.model_id and known_models and not model_known:
+        problems.append(
+            f"model {run.model_id[:12]}… ({run.log_name or 'no name'}) is not one of the "
+            f"{len(known_models)} known models; its run is not attached to any model"
+        )
+
+    # Arena.
+    arena: dict[str, object] | None = None
+    allocs = by_kind.get("alloc", [])
+    given = next(
+        (r.fields["arena_given_bytes"] for r in records if "arena_given_bytes" in r.fields), None
+    )
+    if allocs or given is not None:
+        last = allocs[-1].fields if allocs else {}
+        arena = {
+            "status": last.get("status"),
+            "given_bytes": last.get("arena_given_bytes", given),
+            "used_bytes": last.get("arena_used_bytes"),
+            "needed_bytes": last.get("arena_needed_bytes"),
+        }
+        for part in by_kind.get("alloc_part", []):
+            arena[f"{part.fields['part']}_bytes"] = part.fields["bytes"]
+
+    heap = [
+        {k: v for k, v in r.fields.items() if k not in ("seq", "id")}
+        for r in by_kind.get("heap", [])
+    ]
+    warmups = by_kind.get("warmup", [])
+    n_warmup = warmups[-1].fields["n"] if warmups else None
+
+    # Latency: samples in index order, or the device's own summary.
+    samples: list[float] = []
+    ticks: list[int] = []
+    lat_recs = by_kind.get("lat", [])
+    if protocol_run:
+        lat_recs = sorted(lat_recs, key=lambda r: int(r.fields.get("i") or 0))
+        expected = 0
+        for rec in lat_recs:
+            start = rec.fields.get("i")
+            if isinstance(start, int) and start != expected:
+                problems.append(
+                    f"latency samples {expected}..{start - 1} are missing (a lat record was lost)"
+                    if start > expected
+                    else f"latency samples from {start} overlap earlier ones"
+                )
+            values = list(rec.fields.get("us") or [])
+            samples.extend(float(v) for v in values)
+            expected = (start if isinstance(start, int) else expected) + len(values)
+    else:
+        for rec in lat_recs:
+            samples.extend(float(v) for v in rec.fields.get("us") or [])
+            ticks.extend(int(v) for v in rec.fields.get("ticks") or [])
+    latency: dict[str, object] | None = None
+    if samples:
+        latency = latency_stats(samples)
+    elif by_kind.get("latsum"):
+        f = by_kind["latsum"][-1].fields
+        latency = {
+            "from": "device-summary",
+            "n": f["n"],
+            "mean_us": float(f["mean_us"]),
+            "median_us": float(f["median_us"]) if "median_us" in f else None,
+            "p90_us": None,
+            "p99_us": None,
+            "min_us": float(f["min_us"]),
+            "max_us": float(f["max_us"]),
+            "std_us": float(f["std_us"]) if "std_us" in f else None,
+        }
+    elif ticks:
+        latency = {"from": "ticks", "n": len(ticks), "ticks": ticks}
+
+    ops = []
+    op_recs = by_kind.get("op", [])
+    if any(not r.fields.get("per_tag") for r in op_recs):
+        op_recs = [r for r in op_recs if not r.fields.get("per_tag")]  # per-tag sums repeat them
+    for index, rec in enumerate(op_recs):
+        f = rec.fields
+        entry: dict[str, object] = {
+            "index": f.get("i", index),
+            "op": f.get("op"),
+            "us": float(f["us"]) if "us" in f else None,
+            "n": f.get("n"),
+        }
+        for extra in ("ticks", "name", "per_tag"):
+            if extra in f:
+                entry[extra] = f[extra]
+        ops.append(entry)
+
+    vectors = None
+    vec_recs = by_kind.get("vec", [])
+    if vec_recs:
+        if protocol_run:
+            f = vec_recs[-1].fields
+            n, n_match = int(f["n"]), int(f["match"])  # type: ignore[arg-type]
+            vectors = {
+                "n": n,
+                "n_match": n_match,
+                "all_match": n_match == n,
+                "max_abs_diff": f.get("max_abs_diff"),
+                "tol": f.get("tol"),
+                "unit": f.get("unit"),
+                "n_top1": f.get("top1"),
+            }
+        else:
+            n = sum(int(r.fields["n"]) for r in vec_recs)  # type: ignore[arg-type]
+            n_match = sum(int(r.fields["match"]) for r in vec_recs)  # type: ignore[arg-type]
+            vectors = {
+                "n": n,
+                "n_match": n_match,
+                "all_match": n_match == n,
+                "max_abs_diff": None,
+                "tol": None,
+                "unit": None,
+                "n_top1": None,
+            }
+
+    own = {id(r) for r in run.records}
+    errors = [
+        {"stage": r.fields.get("stage"), "msg": r.fields.get("msg"), "offset": r.source.offset}
+        for r in by_kind.get("err", [])
+        if id(r) in own
+    ]
+
+    if not protocol_run:
+        status = "unknown"
+    elif arena is not None and arena["status"] == "fail":
+        status = "alloc_failed"
+    elif errors:
+        status = "error"
+    elif not run.finished:
+        status = "incomplete"
+        problems.append("the run was cut short: the board reset or the log ends before it finished")
+    else:
+        status = "ok"
+
+    used = [r for r in records if id(r) in own or r.kind in ("boot", "heap")]
+    offsets = sorted({r.source.offset for r in used})
+    formats = sorted({r.source.fmt for r in used})
+    return {
+        "format": RUN_FORMAT,
+        "model_id": model_id,
+        "model_name": model_name,
+        "model_known": model_known,
+        "attribution": attribution,
+        "provenance": provenance,
+        "status": status,
+        "source": {
+            "path": path,
+            "boot": boot.index,
+            "first_offset": offsets[0] if offsets else boot.offset,
+            "last_offset": offsets[-1] if offsets else boot.offset,
+            "offsets": offsets,
+            "formats": formats,
+            "confidence": _lowest(r.source.confidence for r in used) if used else "low",
+        },
+        "board": board,
+        "arena": arena,
+        "heap": heap,
+        "n_warmup": n_warmup,
+        "latency": latency,
+        "samples_us": samples,
+        "ops": ops,
+        "vectors": vectors,
+        "errors": errors,
+        "problems": problems,
+        "also_in": [],
+    }
+
+
+def runs_from_log(parsed: ParsedLog, known_models: Mapping[str, str]) -> LogReport:
+    """Build the runs of one parsed log (no duplicate detection across logs here)."""
+    report = LogReport(path=parsed.path, n_records=len(parsed.records), n_boots=len(parsed.boots))
+    for boot in parsed.boots:
+        boot_problems = [_where(p, parsed.path) for p in boot.problems]
+        if boot.duplicates:
+            boot_problems.append(
+                f"{parsed.path}: boot {boot.index}: {boot.duplicates} repeated record(s) ignored"
+            )
+        runs, wide = _split_runs(boot)
+        if not runs:
+            report.problems.extend(boot_problems)
+            continue
+        for run in runs:
+            report.runs.append(
+                _build_run(run, wide, boot, parsed.path, known_models, boot_problems)
+            )
+    return report
+
+
+def _dedupe_key(run: dict, boot: Boot) -> str:
+    board = run.get("board") or {}
+    if board.get("run"):
+        return f"run:{board.get('fw')}:{board['run']}:{run['model_id']}"
+    return f"fp:{boot.fingerprint()}:{run['model_id']}:{run['model_name']}"
+
+
+def ingest_reports(paths: list[Path], known_models: Mapping[str, str]) -> list[LogReport]:
+    """Read and parse every log, build runs, and fold duplicates into their first copy."""
+    reports: list[LogReport] = []
+    first: dict[str, dict] = {}
+    for path in paths:
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise LogFormatError(f"Log file {path} does not exist.") from None
+        except IsADirectoryError:
+            raise LogFormatError(f"{path} is a folder; give the log files inside it.") from None
+        except OSError as exc:
+            raise LogFormatError(f"Cannot read log file {path}: {exc.strerror}.") from None
+        parsed = parse_log(data, str(path))
+        report = runs_from_log(parsed, known_models)
+        kept = []
+        for run in report.runs:
+            boot = parsed.boots[run["source"]["boot"]]
+            key = _dedupe_key(run, boot)
+            original = first.get(key)
+            if original is None:
+                first[key] = run
+                kept.append(run)
+            else:
+                original["also_in"].append(
+                    {"path": run["source"]["path"], "boot": run["source"]["boot"]}
+                )
+        report.runs = kept
+        reports.append(report)
+    return reports
+
+
+def ingest_logs(paths: list[Path], known_models: dict[str, str]) -> list[dict]:
+    """Return the device runs found in the logs, JSON-ready, duplicates folded.
+
+    ``known_models`` maps a model's sha256 to its name. Runs of models that are not in it are
+    returned too, with ``model_known`` false and a problem saying so; a log that cannot be read
+    raises LogFormatError.
+    """
+    return [run for report in ingest_reports(paths, known_models) for run in report.runs]
+
+
+def known_models_from(paths: list[Path]) -> dict[str, str]:
+    """Map the sha256 of every .tflite file given (or under a folder given) to its file stem."""
+    import hashlib
+
+    known: dict[str, str] = {}
+    for path in paths:
+        files = sorted(path.rglob("*.tflite")) if path.is_dir() else [path]
+        for file in files:
+            known[hashlib.sha256(file.read_bytes()).hexdigest()] = file.stem
+    if paths and not known:
+        raise LogFormatError(
+            f"No .tflite files in {', '.join(str(p) for p in paths)}; point --models at them."
+        )
+    return known
+
+
+def _fmt_us(value: object) -> str:
+    return "-" if value is None else f"{float(value) / 1000:.3f} ms"  # type: ignore[arg-type]
+
+
+def _fmt_bytes(value: object) -> str:
+    return "-" if value is None else f"{int(value):,} B"  # type: ignore[call-overload]
+
+
+def render(reports: list[LogReport], as_json: bool = False, checked: bool = False) -> str:
+    """Return the runs as JSON, or as a short text summary per run.
+
+    ``checked`` says the runs were checked against known models (else none is called unknown).
+    """
+    runs = [run for report in reports for run in report.runs]
+    if as_json:
+        import json
+
+        return json.dumps(runs, indent=2, sort_keys=True)
+    lines: list[str] = []
+    for report in reports:
+        lines.append(
+            f"{report.path}: {report.n_boots} boot(s), {report.n_records} record(s), "
+            f"{len(report.runs)} run(s)"
+        )
+        for run in report.runs:
+            src = run["source"]
+            name = run["model_name"] or "(unnamed model)"
+            ident = run["model_id"][:12] + "…" if run["model_id"] else "no id"
+            known = "" if run["model_known"] or not checked else ", not a known model"
+            lines.append(
+                f"  boot {src['boot']}: {name} [{ident}{known}] {run['status']}, "
+                f"{run['provenance']}, {src['confidence']} confidence ({', '.join(src['formats'])})"
+            )
+            arena = run["arena"] or {}
+            if arena:
+                lines.append(
+                    f"    arena: used {_fmt_bytes(arena.get('used_bytes'))} of "
+                    f"{_fmt_bytes(arena.get('given_bytes'))}"
+                    + (
+                        f", needed {_fmt_bytes(arena['needed_bytes'])}"
+                        if arena.get("needed_bytes")
+                        else ""
+                    )
+                )
+            lat = run["latency"]
+            if lat and lat.get("from") != "ticks":
+                lines.append(
+                    f"    latency ({lat['n']} invokes, {lat['from']}): "
+                    f"mean {_fmt_us(lat['mean_us'])}"
+                    f", median {_fmt_us(lat['median_us'])}, p90 {_fmt_us(lat['p90_us'])}, "
+                    f"p99 {_fmt_us(lat['p99_us'])}, min {_fmt_us(lat['min_us'])}, "
+                    f"max {_fmt_us(lat['max_us'])}, std {_fmt_us(lat['std_us'])}"
+                )
+            for entry in run["heap"]:
+                parts = [f"{k} {_fmt_bytes(v)}" for k, v in entry.items() if k.endswith("_bytes")]
+                lines.append(
+                    f"    heap{' ' + str(entry['at']) if 'at' in entry else ''}: "
+                    + ", ".join(parts)
+                )
+            vec = run["vectors"]
+            if vec:
+                lines.append(f"    test vectors: {vec['n_match']}/{vec['n']} match")
+            if run["ops"]:
+                lines.append(f"    {len(run['ops'])} operator timing(s)")
+            if run["also_in"]:
+                where = ", ".join(f"{a['path']} boot {a['boot']}" for a in run["also_in"])
+                lines.append(f"    same run also in: {where}")
+    return "\n".join(lines)
+
+
+def warnings(reports: list[LogReport]) -> list[str]:
+    """Return every problem found, each once, in log order."""
+    seen: dict[str, None] = {}
+    for report in reports:
+        for problem in report.problems:
+            seen.setdefault(problem, None)
+        for run in report.runs:
+            for problem in run["problems"]:
+                seen.setdefault(problem, None)
+    return list(seen)
+
+
+def check(reports: list[LogReport], models_given: bool, strict: bool) -> None:
+    """Raise LogFormatError when a log gave nothing usable (or any problem, when strict)."""
+    for report in reports:
+        usable = [r for r in report.runs if r["model_known"] or not models_given]
+        folded = any(
+            a["path"] == report.path
+            for other in reports
+            for run in other.runs
+            for a in run["also_in"]
+        )
+        if not report.runs and not folded:
+            if report.problems:
+                raise LogFormatError(f"{report.path} holds no usable record: {report.problems[0]}")
+            raise LogFormatError(
+                f"{report.path} holds no device record tinyreport can read; is it a device log?"
+            )
+        if report.runs and not usable:
+            ids = ", ".join(sorted({(r["model_id"] or "no id")[:12] for r in report.runs}))
+            raise LogFormatError(
+                f"{report.path} only holds runs of models that are not in --models ({ids}); "
+                f"give the .tflite files it was made from."
+            )
+    if strict:
+        problems = warnings(reports)
+        if problems:
+            raise LogFormatError(
+                f"{len(problems)} problem(s) in the logs and --strict is on; the first: "
+                f"{problems[0]}"
+            )
