@@ -1,0 +1,565 @@
+"""Plan a model's TFLM tensor arena: the head as TFLM's greedy planner lays it out, and the tail.
+
+TFLM splits the arena in two. The **head** holds the non-persistent buffers (activations and
+kernel scratch buffers) that `MicroAllocator::CommitStaticMemoryPlan` hands to the
+`GreedyMemoryPlanner`; the **tail** grows down from the end and holds persistent data: the
+allocator objects, the `TfLiteEvalTensor` and `NodeAndRegistration` arrays, builtin operator
+parameters, kernel op data, per-channel quantization arrays, scratch handles and the persistent
+`TfLiteTensor`s of the graph inputs and outputs.
+
+`plan_arena()` reproduces both, allocation by allocation, for a `Profile`: the struct sizes and
+kernel behaviour of one TFLM build. The profiles and where each number comes from are described
+in docs/reference/analysis.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tinyreport.tflite_reader import Model, Operator
+
+ALIGNMENT = 16  # MicroArenaBufferAlignment(): every head buffer is rounded up to this.
+
+
+def align_up(n: int, alignment: int = ALIGNMENT) -> int:
+    """Round `n` up to a multiple of `alignment`."""
+    return (n + alignment - 1) // alignment * alignment
+
+
+# ---------------------------------------------------------------------------------------------
+# Profiles: what one TFLM build allocates.
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Struct sizes and kernel behaviour of one TFLM build (one ABI, one kernel set)."""
+
+    name: str
+    description: str
+    pointer_bytes: int
+    # (bytes, alignment, what) allocated before the model is read: allocator objects, planner.
+    creation: tuple[tuple[int, int, str], ...]
+    builtin_data_allocator: tuple[int, int]  # MicroBuiltinDataAllocator
+    subgraph_allocations: tuple[int, int]  # SubgraphAllocations, one per subgraph
+    eval_tensor: tuple[int, int]  # TfLiteEvalTensor
+    node_and_registration: tuple[int, int]  # NodeAndRegistration
+    scratch_handle: tuple[int, int]  # ScratchBufferHandle
+    tflite_tensor: tuple[int, int]  # TfLiteTensor (the TF_LITE_STATIC_MEMORY layout)
+    affine_quantization: tuple[int, int]  # TfLiteAffineQuantization
+    # operator -> (bytes, alignment) of its builtin params struct, when its Parse allocates one
+    builtin_params: dict[str, tuple[int, int]]
+    # operator -> bytes its kernel's Init() asks AllocatePersistentBuffer for
+    op_data: dict[str, int]
+    esp_nn: bool = False  # add ESP-NN scratch requests and op data
+
+
+def _profile_tables() -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[str, int]]:
+    # sizeof/alignof of the TfLite*Params structs in tensorflow/lite/core/c/builtin_op_data.h.
+    # They hold no pointers, so 64-bit and 32-bit agree (FULLY_CONNECTED differs by release).
+    builtin = {
+        "ADD": (8, 4), "SUB": (8, 4), "MUL": (4, 4), "DIV": (4, 4),
+        "CONCATENATION": (8, 4), "CONV_2D": (28, 4), "DEPTHWISE_CONV_2D": (28, 4),
+        "AVERAGE_POOL_2D": (40, 4), "MAX_POOL_2D": (40, 4), "L2_POOL_2D": (40, 4),
+        "MEAN": (1, 1), "SUM": (1, 1), "REDUCE_MAX": (1, 1), "REDUCE_MIN": (1, 1),
+        "RESHAPE": (36, 4), "SQUEEZE": (36, 4), "SHAPE": (4, 4), "SOFTMAX": (4, 4),
+        "STRIDED_SLICE": (24, 4), "PACK": (8, 4), "UNPACK": (8, 4), "GATHER": (8, 4),
+        "LEAKY_RELU": (4, 4), "SPLIT": (4, 4), "SPLIT_V": (4, 4), "TRANSPOSE_CONV": (20, 4),
+        "RESIZE_NEAREST_NEIGHBOR": (2, 1), "RESIZE_BILINEAR": (2, 1), "ARG_MAX": (4, 4),
+        "ARG_MIN": (4, 4), "CAST": (8, 4), "DEPTH_TO_SPACE": (4, 4), "SPACE_TO_DEPTH": (4, 4),
+        "L2_NORMALIZATION": (4, 4), "BATCH_MATMUL": (3, 1), "MIRROR_PAD": (4, 4),
+    }  # fmt: skip
+    # Init() sizes of the reference kernels, 64-bit build of the tflite-micro wheel (measured
+    # with a debugger on AllocatePersistentBuffer; see docs/reference/analysis.md).
+    op_data_64 = {
+        "CONV_2D": 80, "DEPTHWISE_CONV_2D": 80, "FULLY_CONNECTED": 72, "SOFTMAX": 80,
+        "AVERAGE_POOL_2D": 32, "MAX_POOL_2D": 32, "ADD": 60, "CONCATENATION": 80,
+        "MEAN": 44, "STRIDED_SLICE": 84,
+    }  # fmt: skip
+    # The same for the i386 build (-m32) of tflite-micro 90b983c, plain MicroInterpreter.
+    op_data_32 = {
+        "CONV_2D": 64, "DEPTHWISE_CONV_2D": 64, "FULLY_CONNECTED": 56, "SOFTMAX": 72,
+        "AVERAGE_POOL_2D": 32, "MAX_POOL_2D": 32, "ADD": 60, "CONCATENATION": 32,
+        "MEAN": 44, "STRIDED_SLICE": 84,
+    }  # fmt: skip
+    return builtin, op_data_64, op_data_32
+
+
+_BUILTIN, _OP_DATA_64, _OP_DATA_32 = _profile_tables()
+
+HOST = Profile(
+    name="host",
+    description="tflite-micro Python wheel on a 64-bit host: RecordingMicroInterpreter, "
+    "compression support, reference kernels",
+    pointer_bytes=8,
+    creation=(
+        (104, 8, "RecordingSingleArenaBufferAllocator"),
+        (72, 8, "GreedyMemoryPlanner"),
+        (272, 8, "RecordingMicroAllocator"),
+    ),
+    builtin_data_allocator=(16, 8),
+    subgraph_allocations=(24, 8),
+    eval_tensor=(24, 8),
+    node_and_registration=(64, 8),
+    scratch_handle=(8, 8),
+    tflite_tensor=(64, 8),
+    affine_quantization=(24, 8),
+    builtin_params={**_BUILTIN, "FULLY_CONNECTED": (32, 8)},
+    op_data=_OP_DATA_64,
+)
+
+REFERENCE_32 = Profile(
+    name="ref32",
+    description="tflite-micro built for i386 (-m32): plain MicroInterpreter, reference kernels",
+    pointer_bytes=4,
+    creation=(
+        (36, 4, "SingleArenaBufferAllocator"),
+        (40, 4, "GreedyMemoryPlanner"),
+        (28, 4, "MicroAllocator"),
+    ),
+    builtin_data_allocator=(8, 4),
+    subgraph_allocations=(8, 4),
+    eval_tensor=(12, 4),
+    node_and_registration=(36, 4),
+    scratch_handle=(4, 4),
+    tflite_tensor=(40, 4),
+    affine_quantization=(12, 4),
+    builtin_params={**_BUILTIN, "FULLY_CONNECTED": (16, 4)},
+    op_data=_OP_DATA_32,
+)
+
+ESP32S3 = Profile(
+    **{
+        **REFERENCE_32.__dict__,
+        "name": "esp32s3",
+        "description": "ESP32-S3 (32-bit Xtensa), esp-tflite-micro 1.3 with ESP-NN kernels",
+        "op_data": {**_OP_DATA_32},
+        "esp_nn": True,
+    }
+)
+
+PROFILES = {p.name: p for p in (HOST, REFERENCE_32, ESP32S3)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel behaviour shared by the profiles: Prepare-time allocations and scratch requests.
+
+
+def _per_channel_arrays(model: Model, op: Operator) -> list[tuple[int, str]]:
+    """Conv/depthwise always, FC for quantized types: output multiplier and shift arrays."""
+    if op.op == "CONV_2D":
+        n = model.tensors[op.inputs[1]].shape[0]
+    elif op.op == "DEPTHWISE_CONV_2D":
+        n = model.tensors[op.inputs[1]].shape[3]
+    elif op.op == "FULLY_CONNECTED":
+        if model.tensors[op.inputs[0]].dtype not in ("INT8", "INT16"):
+            return []
+        n = model.tensors[op.inputs[1]].shape[0]
+    else:
+        return []
+    return [(4 * n, "per-channel output multipliers"), (4 * n, "per-channel output shifts")]
+
+
+def _reference_scratch(model: Model, op: Operator) -> list[tuple[int, str]]:
+    """Scratch buffers reference kernels request (TFLM kernels/reduce_common.cc)."""
+    if op.op in ("MEAN", "SUM"):
+        x, axis, out = (model.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+        requests = []
+        if x.dtype in ("INT8", "INT16"):
+            requests.append((4 * out.n_elements, "reduce accumulator"))
+        requests += [(4 * len(x.shape), "reduce input iterator"), (4 * axis.n_elements, "axes")]
+        return requests
+    if op.op in ("REDUCE_MAX", "REDUCE_MIN"):
+        x, axis = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
+        return [(4 * len(x.shape), "reduce input iterator"), (4 * axis.n_elements, "axes")]
+    return []
+
+
+def _conv_padding(op: Operator, model: Model) -> tuple[int, int]:
+    """TFLM's ComputePaddingHeightWidth for SAME padding (VALID gives 0)."""
+    if op.options.get("padding") != "SAME":
+        return 0, 0
+    x, out = model.tensors[op.inputs[0]], model.tensors[op.outputs[0]]
+    w = model.tensors[op.inputs[1]]
+    kh, kw = (w.shape[1], w.shape[2])
+    sh, sw = op.options.get("stride", (1, 1))
+    dh, dw = op.options.get("dilation", (1, 1))
+    pads = []
+    for in_size, out_size, k, s, d in (
+        (x.shape[1], out.shape[1], kh, sh, dh),
+        (x.shape[2], out.shape[2], kw, sw, dw),
+    ):
+        effective = (k - 1) * d + 1
+        total = max((out_size - 1) * s + effective - in_size, 0)
+        pads.append(total // 2)
+    return pads[0], pads[1]
+
+
+def esp_nn_scratch(model: Model, op: Operator) -> list[tuple[int, str]]:
+    """Scratch bytes the ESP-NN kernels of esp-tflite-micro ask for on the ESP32-S3.
+
+    Formulas: esp-nn v1.1.2 `esp_nn_get_conv_scratch_size_esp32s3`
+    (src/convolution/esp_nn_conv_esp32s3.c), `esp_nn_get_depthwise_conv_scratch_size_esp32s3`
+    (src/convolution/esp_nn_depthwise_conv_s8_esp32s3.c); requested from Prepare in
+    esp-tflite-micro v1.3 tensorflow/lite/micro/kernels/esp_nn/{conv,depthwise_conv}.cc for
+    int8 inputs only. Fully connected, pooling and add request none.
+    """
+    x = model.tensors[op.inputs[0]]
+    if x.dtype != "INT8":
+        return []
+    if op.op == "CONV_2D":
+        out, w = model.tensors[op.outputs[0]], model.tensors[op.inputs[1]]
+        in_h, in_w, in_ch = x.shape[1], x.shape[2], x.shape[3]
+        k_h, k_w, out_ch = w.shape[1], w.shape[2], out.shape[3]
+        pad_h, pad_w = _conv_padding(op, model)
+        stride = op.options.get("stride", (1, 1))
+        if (k_w, k_h, pad_w, pad_h) == (1, 1, 0, 0) and stride == (1, 1):
+            ch8 = (in_ch + 7) & ~7
+            transpose = 0 if in_w * in_h < 8 else 2 * 8 * ch8
+            inp = in_w * in_h * ch8 if in_ch % 8 else 0
+            size = inp + ch8 * out_ch + transpose + 32
+        else:
+            ch16 = (in_ch + 15) & ~15
+            inp = 0 if (pad_w, pad_h) == (0, 0) else (in_w + 2 * pad_w) * (in_h + 2 * pad_h) * in_ch
+            size = inp + k_w * k_h * ch16 * out_ch + 32 + 4 * out_ch
+        return [(size, "ESP-NN conv scratch")] if size > 0 else []
+    if op.op == "DEPTHWISE_CONV_2D":
+        out, w = model.tensors[op.outputs[0]], model.tensors[op.inputs[1]]
+        in_h, in_w, ch = x.shape[1], x.shape[2], x.shape[3]
+        k_h, k_w = w.shape[1], w.shape[2]
+        mult = out.shape[3] // ch
+        pad_h, pad_w = _conv_padding(op, model)
+        sh, sw = op.options.get("stride", (1, 1))
+        filter_size = k_w * k_h * ch * mult
+        if mult == 1 and ch % 8 == 0 and (k_w, k_h) == (3, 3):
+            if ch % 16 == 0:
+                if pad_w or pad_h:
+                    pw, ph = 2 * pad_w, 2 * pad_h
+                else:
+                    pw = out.shape[2] * sw + k_w - 1 - in_w
+                    ph = out.shape[1] * sh + k_h - 1 - in_h
+                if pw or ph:
+                    size = filter_size + (in_w + pw) * (in_h + ph) * ch + 16
+                else:
+                    size = filter_size + 16
+            else:
+                size = 2 * (filter_size + in_w * in_h * ch) + 16
+        elif mult % 4 == 0:
+            size = 2 * (filter_size + in_w * in_h * ch) + 16
+        else:
+            size = 32
+        return [(size, "ESP-NN depthwise scratch")]
+    return []
+
+
+# Operators whose allocations the tables above describe completely.
+MODELLED_OPS = frozenset(_BUILTIN) | frozenset(_OP_DATA_64) | {"EXPAND_DIMS", "QUANTIZE"}
+_EXACT_OPS = frozenset(
+    {
+        "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX", "AVERAGE_POOL_2D",
+        "MAX_POOL_2D", "ADD", "CONCATENATION", "MEAN", "RESHAPE", "SHAPE", "STRIDED_SLICE",
+        "PACK", "EXPAND_DIMS",
+    }
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan.
+
+
+@dataclass(frozen=True)
+class HeadBuffer:
+    """One buffer the greedy planner places in the head."""
+
+    kind: str  # "tensor" or "scratch"
+    index: int  # tensor index, or the operator index for a scratch buffer
+    name: str
+    n_bytes: int
+    first_scope: int  # allocation scopes: 0 = graph inputs, op i runs in scope i + 1
+    last_scope: int
+    offset: int = 0
+
+    @property
+    def aligned_bytes(self) -> int:
+        """Bytes the planner reserves (rounded up to 16)."""
+        return align_up(self.n_bytes)
+
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dict."""
+        return {
+            "kind": self.kind,
+            "index": self.index,
+            "name": self.name,
+            "bytes": self.n_bytes,
+            "aligned_bytes": self.aligned_bytes,
+            "first_op": self.first_scope - 1,
+            "last_op": self.last_scope - 1,
+            "offset": self.offset,
+        }
+
+
+@dataclass(frozen=True)
+class TailItem:
+    """One persistent allocation in the tail, in TFLM's order."""
+
+    what: str
+    n_bytes: int
+    alignment: int
+    op: int | None = None  # the operator it belongs to, if any
+    used_bytes: int = 0  # with the alignment padding it caused
+
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dict."""
+        return {
+            "what": self.what,
+            "bytes": self.n_bytes,
+            "used_bytes": self.used_bytes,
+            "op": self.op,
+        }
+
+
+@dataclass(frozen=True)
+class OpMemory:
+    """Head use while one operator runs."""
+
+    index: int
+    op: str
+    live_bytes: int  # sum of the live buffers, 16-aligned
+    top_bytes: int  # highest end offset among live buffers: the head this op needs
+    live: tuple[str, ...]  # names of the live buffers, largest first
+
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dict."""
+        return {
+            "index": self.index,
+            "op": self.op,
+            "live_bytes": self.live_bytes,
+            "top_bytes": self.top_bytes,
+            "live": list(self.live),
+        }
+
+
+@dataclass(frozen=True)
+class ArenaPlan:
+    """A model's arena under one profile: head layout, tail items, timeline."""
+
+    profile: str
+    pointer_bytes: int
+    head: tuple[HeadBuffer, ...]
+    tail: tuple[TailItem, ...]
+    timeline: tuple[OpMemory, ...]
+    unmodelled_ops: tuple[str, ...] = field(default=())
+
+    @property
+    def head_bytes(self) -> int:
+        """Non-persistent bytes: the greedy plan's high-water mark."""
+        return max((b.offset + b.aligned_bytes for b in self.head), default=0)
+
+    @property
+    def tail_bytes(self) -> int:
+        """Persistent bytes, alignment padding included."""
+        return sum(t.used_bytes for t in self.tail)
+
+    @property
+    def total_bytes(self) -> int:
+        """What `arena_used_bytes()` reports."""
+        return self.head_bytes + self.tail_bytes
+
+    @property
+    def exact(self) -> bool:
+        """True when every operator's allocations are modelled."""
+        return not self.unmodelled_ops
+
+    @property
+    def peak_op(self) -> OpMemory | None:
+        """The first operator whose live buffers reach the head's high-water mark."""
+        if not self.timeline:
+            return None
+        top = max(m.top_bytes for m in self.timeline)
+        return next(m for m in self.timeline if m.top_bytes == top)
+
+    def tail_by_kind(self) -> dict[str, int]:
+        """Tail bytes grouped by what they are, alignment padding included."""
+        groups: dict[str, int] = {}
+        for item in self.tail:
+            groups[item.what] = groups.get(item.what, 0) + item.used_bytes
+        return groups
+
+
+def lifetimes(model: Model, scratch: list[list[tuple[int, str]]]) -> list[HeadBuffer]:
+    """Return the head buffers with TFLM's lifetimes, in the order they reach the planner.
+
+    Follows AllocationInfoBuilder::MarkAllocationLifetimes (micro_allocation_info.cc): graph
+    inputs live from scope 0, op i runs in scope i + 1, outputs of the graph live to the end;
+    constants, variables and empty tensors are not planned.
+    """
+    n_tensors = len(model.tensors)
+    first = [-1] * n_tensors
+    last = [-1] * n_tensors
+    scope = 0
+    for t in model.inputs:
+        if first[t] == -1:
+            first[t] = scope
+        last[t] = scope
+    scratch_scopes = []
+    for op in model.operators:
+        scope += 1
+        for t in op.outputs:
+            if first[t] == -1:
+                first[t] = scope
+        for t in op.inputs:
+            if t >= 0:
+                last[t] = scope
+        for t in op.outputs:
+            last[t] = scope
+        scratch_scopes.append(scope)
+    for t in model.outputs:
+        if first[t] == -1:
+            first[t] = scope
+        last[t] = scope
+
+    buffers = [
+        HeadBuffer("tensor", t.index, t.name, t.n_bytes, first[t.index], last[t.index])
+        for t in model.tensors
+        if not t.is_constant and not t.is_variable and t.n_bytes != 0
+    ]
+    for op, requests in zip(model.operators, scratch, strict=True):
+        s = scratch_scopes[op.index]
+        buffers += [
+            HeadBuffer("scratch", op.index, f"{what} (op {op.index} {op.op})", n, s, s)
+            for n, what in requests
+        ]
+    return buffers
+
+
+def greedy_offsets(buffers: list[HeadBuffer]) -> list[int]:
+    """Place buffers like TFLM's GreedyMemoryPlanner::CalculateOffsetsIfNeeded; return offsets.
+
+    Buffers are taken largest first; ties keep TFLM's order (the later-added buffer first,
+    because the planner fills its sort array from the back and bubble-sorts it). Each goes into
+    the first gap, scanning live buffers by offset, that is large enough.
+    """
+    count = len(buffers)
+    if count == 0:
+        return []
+    sizes = [b.aligned_bytes for b in buffers]
+    order = sorted(range(count), key=lambda i: (-sizes[i], -i))
+    offsets = [-1] * count
+    placed: list[int] = []  # buffer indices sorted by offset (ties: insertion order)
+    for i in order:
+        lo, hi = buffers[i].first_scope, buffers[i].last_scope
+        candidate = 0
+        for j in placed:
+            other = buffers[j]
+            if other.first_scope > hi or lo > other.last_scope:
+                continue
+            if offsets[j] - candidate >= sizes[i]:
+                break
+            candidate = max(candidate, offsets[j] + sizes[j])
+        offsets[i] = candidate
+        # Keep `placed` sorted by offset; an equal offset goes after the existing entries.
+        pos = len(placed)
+        for k, j in enumerate(placed):
+            if offsets[j] > candidate:
+                pos = k
+                break
+        placed.insert(pos, i)
+    return offsets
+
+
+def plan_arena(model: Model, profile: Profile = HOST) -> ArenaPlan:
+    """Plan `model`'s arena as the TFLM build described by `profile` would."""
+    scratch = []
+    for op in model.operators:
+        requests = _reference_scratch(model, op)
+        if profile.esp_nn:
+            requests = esp_nn_scratch(model, op) + requests
+        scratch.append(requests)
+    buffers = lifetimes(model, scratch)
+    offsets = greedy_offsets(buffers)
+    head = tuple(
+        HeadBuffer(b.kind, b.index, b.name, b.n_bytes, b.first_scope, b.last_scope, off)
+        for b, off in zip(buffers, offsets, strict=True)
+    )
+    n_scratch = sum(len(r) for r in scratch)
+    return ArenaPlan(
+        profile=profile.name,
+        pointer_bytes=profile.pointer_bytes,
+        head=head,
+        tail=_tail(model, profile, n_scratch),
+        timeline=_timeline(model, head),
+        unmodelled_ops=tuple(sorted({op.op for op in model.operators} - _EXACT_OPS)),
+    )
+
+
+def _tail(model: Model, profile: Profile, n_scratch: int) -> tuple[TailItem, ...]:
+    """List the persistent allocations in TFLM's order, then lay them out top-down."""
+    items: list[tuple[int, int, str, int | None]] = []
+
+    def add(n: int, align: int, what: str, op: int | None = None) -> None:
+        items.append((n, align, what, op))
+
+    for n, align, what in profile.creation:
+        add(n, align, what)
+    add(*profile.builtin_data_allocator, "MicroBuiltinDataAllocator")
+    add(*profile.subgraph_allocations, "SubgraphAllocations")
+    size, align = profile.eval_tensor
+    add(size * len(model.tensors), align, "TfLiteEvalTensor array")
+    size, align = profile.node_and_registration
+    add(size * len(model.operators), align, "NodeAndRegistration array")
+    # MicroInterpreter::PrepareNodeAndRegistrationDataFromFlatbuffer: builtin params per op.
+    for op in model.operators:
+        if op.op in profile.builtin_params:
+            add(*profile.builtin_params[op.op], "builtin params", op.index)
+    # MicroInterpreterGraph::InitSubgraphs: each kernel's Init() op data.
+    for op in model.operators:
+        if op.op in profile.op_data:
+            add(profile.op_data[op.op], ALIGNMENT, "kernel op data", op.index)
+    # MicroInterpreterGraph::PrepareSubgraphs: per-channel quantization arrays.
+    for op in model.operators:
+        for n, what in _per_channel_arrays(model, op):
+            add(n, ALIGNMENT, what, op.index)
+    if n_scratch:
+        size, align = profile.scratch_handle
+        add(size * n_scratch, align, "ScratchBufferHandle array")
+    for t in model.tensors:
+        if t.is_variable:
+            add(t.n_bytes, ALIGNMENT, "variable tensor")
+    # MicroInterpreter::AllocateTensors: persistent TfLiteTensors for graph inputs and outputs.
+    for group, what in ((model.inputs, "input"), (model.outputs, "output")):
+        add(profile.pointer_bytes * len(group), ALIGNMENT, f"{what} tensor pointers")
+        for index in group:
+            tensor = model.tensors[index]
+            add(*profile.tflite_tensor, f"persistent {what} TfLiteTensor")
+            if tensor.quantization is not None:
+                add(*profile.affine_quantization, f"{what} quantization")
+                channels = len(tensor.quantization.scales)
+                add(4 + 4 * channels, 4, f"{what} zero points")
+
+    # SingleArenaBufferAllocator::AllocatePersistentBuffer: tail = AlignDown(tail - size, a).
+    # The arena end is 16-aligned, so a relative pointer reproduces the padding exactly.
+    pointer = 0
+    laid_out = []
+    for n, align, what, op in items:
+        new = ((pointer - n) // align) * align
+        laid_out.append(TailItem(what, n, align, op, pointer - new))
+        pointer = new
+    return tuple(laid_out)
+
+
+def _timeline(model: Model, head: tuple[HeadBuffer, ...]) -> tuple[OpMemory, ...]:
+    """Live head buffers at each operator."""
+    timeline = []
+    for op in model.operators:
+        scope = op.index + 1
+        live = [b for b in head if b.first_scope <= scope <= b.last_scope]
+        live.sort(key=lambda b: (-b.aligned_bytes, b.index))
+        timeline.append(
+            OpMemory(
+                index=op.index,
+                op=op.op,
+                live_bytes=sum(b.aligned_bytes for b in live),
+                top_bytes=max((b.offset + b.aligned_bytes for b in live), default=0),
+                live=tuple(b.name for b in live),
+            )
+        )
+    return tuple(timeline)
