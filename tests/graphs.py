@@ -7,7 +7,9 @@ full int8 (int8 input and output), as tinyreport's own converter does.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -187,6 +189,35 @@ def build_all(out_dir: Path, names: list[str] | None = None) -> dict[str, Path]:
             path.write_bytes(convert(model, int8=kind == "int8"))
             paths[f"{name}_{kind}"] = path
     return paths
+
+
+@cache
+def built() -> dict[str, Path]:
+    """Build every graph once per test session into a temporary directory."""
+    return build_all(Path(tempfile.mkdtemp(prefix="tinyreport-graphs-")))
+
+
+@cache
+def host_truth(key: str):
+    """TFLM's own arena numbers for one built graph (tinyreport.tflm_host, cached)."""
+    from tinyreport.tflm_host import measure_host_arena
+
+    return measure_host_arena(built()[key])
+
+
+def with_model(path: Path, out: Path, edit: Callable) -> Path:
+    """Copy a .tflite through the schema's object API, applying `edit(model_t)`."""
+    import flatbuffers
+
+    from tinyreport.tflite_reader import schema
+
+    s = schema()
+    model_t = s.ModelT.InitFromObj(s.Model.GetRootAs(path.read_bytes(), 0))
+    edit(model_t)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model_t.Pack(builder), file_identifier=b"TFL3")
+    out.write_bytes(bytes(builder.Output()))
+    return out
 
 
 if __name__ == "__main__":

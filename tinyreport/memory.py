@@ -77,8 +77,8 @@ def _profile_tables() -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[
     }  # fmt: skip
     # The same for the i386 build (-m32) of tflite-micro 90b983c, plain MicroInterpreter.
     op_data_32 = {
-        "CONV_2D": 64, "DEPTHWISE_CONV_2D": 64, "FULLY_CONNECTED": 56, "SOFTMAX": 72,
-        "AVERAGE_POOL_2D": 32, "MAX_POOL_2D": 32, "ADD": 60, "CONCATENATION": 32,
+        "CONV_2D": 56, "DEPTHWISE_CONV_2D": 56, "FULLY_CONNECTED": 48, "SOFTMAX": 56,
+        "AVERAGE_POOL_2D": 32, "MAX_POOL_2D": 32, "ADD": 60, "CONCATENATION": 24,
         "MEAN": 44, "STRIDED_SLICE": 84,
     }  # fmt: skip
     return builtin, op_data_64, op_data_32
@@ -113,13 +113,13 @@ REFERENCE_32 = Profile(
     pointer_bytes=4,
     creation=(
         (36, 4, "SingleArenaBufferAllocator"),
-        (40, 4, "GreedyMemoryPlanner"),
-        (28, 4, "MicroAllocator"),
+        (44, 4, "GreedyMemoryPlanner"),
+        (36, 4, "MicroAllocator"),
     ),
     builtin_data_allocator=(8, 4),
     subgraph_allocations=(8, 4),
     eval_tensor=(12, 4),
-    node_and_registration=(36, 4),
+    node_and_registration=(32, 4),
     scratch_handle=(4, 4),
     tflite_tensor=(40, 4),
     affine_quantization=(12, 4),
@@ -132,7 +132,14 @@ ESP32S3 = Profile(
         **REFERENCE_32.__dict__,
         "name": "esp32s3",
         "description": "ESP32-S3 (32-bit Xtensa), esp-tflite-micro 1.3 with ESP-NN kernels",
-        "op_data": {**_OP_DATA_32},
+        # esp-tflite-micro v1.3.8 kernels/esp_nn/{conv,depthwise_conv,softmax}.cc allocate a
+        # NodeData: the reference op data plus `int buffer_idx` for the ESP-NN scratch buffer.
+        "op_data": {
+            **_OP_DATA_32,
+            "CONV_2D": _OP_DATA_32["CONV_2D"] + 4,
+            "DEPTHWISE_CONV_2D": _OP_DATA_32["DEPTHWISE_CONV_2D"] + 4,
+            "SOFTMAX": _OP_DATA_32["SOFTMAX"] + 4,
+        },
         "esp_nn": True,
     }
 )
@@ -201,7 +208,9 @@ def esp_nn_scratch(model: Model, op: Operator) -> list[tuple[int, str]]:
     (src/convolution/esp_nn_conv_esp32s3.c), `esp_nn_get_depthwise_conv_scratch_size_esp32s3`
     (src/convolution/esp_nn_depthwise_conv_s8_esp32s3.c); requested from Prepare in
     esp-tflite-micro v1.3 tensorflow/lite/micro/kernels/esp_nn/{conv,depthwise_conv}.cc for
-    int8 inputs only. Fully connected, pooling and add request none.
+    int8 inputs only; softmax: `esp_nn_get_softmax_scratch_size_opt` (src/softmax/
+    esp_nn_softmax_opt.c) from kernels/esp_nn/softmax.cc for int8 in and out. Fully connected,
+    pooling and add request none.
     """
     x = model.tensors[op.inputs[0]]
     if x.dtype != "INT8":
@@ -248,6 +257,10 @@ def esp_nn_scratch(model: Model, op: Operator) -> list[tuple[int, str]]:
         else:
             size = 32
         return [(size, "ESP-NN depthwise scratch")]
+    if op.op == "SOFTMAX" and model.tensors[op.outputs[0]].dtype == "INT8":
+        # esp_nn_get_softmax_scratch_size_opt(width, height) = width * 4, width = dims[1].
+        width = x.shape[1] if len(x.shape) > 1 else 1
+        return [(4 * width, "ESP-NN softmax scratch")]
     return []
 
 

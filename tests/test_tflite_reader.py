@@ -1,0 +1,166 @@
+"""The model reader: structure, quantization, MACs, and clear errors for bad files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from graphs import built, with_model
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinyreport.errors import ModelFileError
+from tinyreport.tflite_reader import RESOLVER_METHODS, parse_model, read_model
+
+# --- bad input, no TensorFlow needed ---------------------------------------------------------
+
+
+def test_not_a_flatbuffer(tmp_path):
+    path = tmp_path / "notes.tflite"
+    path.write_text("these are not the weights you are looking for\n" * 4)
+    with pytest.raises(ModelFileError, match=r"notes\.tflite is not a TFLite flatbuffer"):
+        read_model(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ModelFileError, match=r"Cannot read .*absent\.tflite"):
+        read_model(tmp_path / "absent.tflite")
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.tflite"
+    path.write_bytes(b"")
+    with pytest.raises(ModelFileError, match="not a TFLite flatbuffer"):
+        read_model(path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=0, max_size=300))
+def test_random_bytes_never_escape_as_other_errors(data):
+    """Whatever the bytes, the reader returns a model or raises ModelFileError."""
+    for blob in (data, data[:4] + b"TFL3" + data[8:]):
+        try:
+            parse_model(blob, "random.tflite")
+        except ModelFileError as exc:
+            assert "random.tflite" in str(exc)
+
+
+# --- real models --------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_mnist_mlp_int8_structure():
+    model = read_model(built()["mnist_mlp_int8"])
+    assert [op.op for op in model.operators] == [
+        "SHAPE",
+        "STRIDED_SLICE",
+        "PACK",
+        "RESHAPE",
+        "FULLY_CONNECTED",
+        "FULLY_CONNECTED",
+        "FULLY_CONNECTED",
+        "SOFTMAX",
+    ]
+    assert model.resolver_methods == (
+        "AddFullyConnected",
+        "AddPack",
+        "AddReshape",
+        "AddShape",
+        "AddSoftmax",
+        "AddStridedSlice",
+    )
+    x = model.tensors[model.inputs[0]]
+    assert (x.dtype, x.shape, x.n_bytes) == ("INT8", (1, 28, 28), 784)
+    assert x.quantization is not None and not x.quantization.per_channel
+    # 784*128 + 128*64 + 64*10 multiply-accumulates.
+    assert model.n_macs == 109_184
+    # int8 weights plus int32 biases plus the three int32 shape constants of Flatten.
+    assert model.param_bytes == (784 * 128 + 128 * 64 + 64 * 10) + 4 * (128 + 64 + 10) + 12
+    assert model.is_int8
+
+
+@pytest.mark.slow
+def test_mnist_cnn_macs_and_per_channel_weights():
+    model = read_model(built()["mnist_cnn_int8"])
+    convs = [op for op in model.operators if op.op == "CONV_2D"]
+    assert [op.n_macs for op in convs] == [26 * 26 * 8 * 9, 11 * 11 * 16 * 72]
+    weights = model.tensors[convs[1].inputs[1]]
+    assert weights.quantization.per_channel
+    assert weights.quantization.axis == 0
+    assert len(weights.quantization.scales) == 16
+    assert model.n_macs == 26 * 26 * 8 * 9 + 11 * 11 * 16 * 72 + 400 * 32 + 32 * 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["branches_float", "residual_int8", "depthwise_int8"])
+def test_tensors_agree_with_litert(key):
+    """Shapes, dtypes and quantization match an independent reader (LiteRT's interpreter)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = built()[key]
+    model = read_model(path)
+    details = {d["index"]: d for d in Interpreter(model_path=str(path)).get_tensor_details()}
+    for t in model.tensors:
+        d = details[t.index]
+        assert t.shape == tuple(d["shape"])
+        assert t.dtype.lower() == np.dtype(d["dtype"]).name
+        scales = d["quantization_parameters"]["scales"]
+        if t.quantization is None:
+            assert len(scales) == 0
+        else:
+            np.testing.assert_allclose(t.quantization.scales, scales, rtol=1e-6)
+            assert t.quantization.axis == d["quantization_parameters"]["quantized_dimension"]
+
+
+@pytest.mark.slow
+def test_every_operator_in_test_graphs_has_a_resolver_method():
+    for key, path in built().items():
+        model = read_model(path)
+        assert all(op.op in RESOLVER_METHODS for op in model.operators), key
+
+
+@pytest.mark.slow
+def test_float_model_lists_float_operators():
+    model = read_model(built()["mnist_mlp_float"])
+    assert not model.is_int8
+    assert "FULLY_CONNECTED" in {op.op for op in model.float_operators}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("keep", [8, 100, 1000, 5000, -1])
+def test_truncated_file(tmp_path, keep):
+    data = built()["mnist_cnn_int8"].read_bytes()
+    path = tmp_path / "cut.tflite"
+    path.write_bytes(data[:keep])
+    with pytest.raises(ModelFileError, match=r"cut\.tflite (is truncated or corrupt|is not a)"):
+        read_model(path)
+
+
+@pytest.mark.slow
+def test_operator_tflm_lacks(tmp_path):
+    def swap_softmax_for_rnn(m):
+        for code in m.operatorCodes:
+            if code.builtinCode == 25:  # SOFTMAX
+                code.builtinCode = code.deprecatedBuiltinCode = 35  # UNIDIRECTIONAL_SEQUENCE_RNN
+
+    path = with_model(built()["mnist_mlp_int8"], tmp_path / "rnn.tflite", swap_softmax_for_rnn)
+    with pytest.raises(ModelFileError, match="UNIDIRECTIONAL_SEQUENCE_RNN, which TFLM has no"):
+        read_model(path)
+
+
+@pytest.mark.slow
+def test_dynamic_shapes(tmp_path):
+    def free_width(m):
+        m.subgraphs[0].tensors[m.subgraphs[0].inputs[0]].shapeSignature = np.array(
+            [-1, -1, 28], dtype=np.int32
+        )
+
+    path = with_model(built()["mnist_mlp_int8"], tmp_path / "dyn.tflite", free_width)
+    with pytest.raises(ModelFileError, match=r"dyn\.tflite has dynamic shapes"):
+        read_model(path)
+
+
+@pytest.mark.slow
+def test_dynamic_batch_alone_is_accepted():
+    """Keras writes batch -1 in every shape signature; TFLM runs batch 1, so that is fine."""
+    model = read_model(built()["mnist_mlp_float"])
+    assert model.tensors[model.inputs[0]].shape_signature[0] == -1
