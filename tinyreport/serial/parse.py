@@ -40,7 +40,9 @@ _IDF_PREFIX = re.compile(
     r"^(?P<level>[EWIDV]) \((?P<time>[0-9]+|[0-9]{1,2}:[0-9]{2}:[0-9]{2}\.[0-9]{3})\) "
     r"(?P<tag>\S{1,40}?):(?: |$)"
 )
-_ROM_BANNER = re.compile(r"^(ESP-ROM:\S+|rst:0x[0-9a-fA-F]+ )")
+# The boot ROM's first line can land in the middle of a line cut by the reset.
+_ROM_START = "ESP-ROM:"
+_ROM_RESET = re.compile(r"^rst:0x[0-9a-fA-F]+ ")
 
 _NUM = r"[0-9]+(?:\.[0-9]+)?"
 _BYTE_UNITS = {
@@ -423,20 +425,14 @@ def parse_log(data: bytes, path: str = "<bytes>") -> ParsedLog:
         seen_seq = set()
         legacy = _LineParser()
 
-    for offset, number, raw in _lines(data):
-        text = clean_line(raw)
-        stripped = text.strip()
+    def handle(text: str, offset: int, number: int) -> None:
+        """Read one line (or the part of one before a ROM banner)."""
+        nonlocal last_seq
 
-        def problem(message: str, offset: int = offset, number: int = number) -> None:
+        def problem(message: str) -> None:
             current().problems.append(Problem(offset, number, message, current().index))
 
-        if _ROM_BANNER.match(stripped):
-            if current().records or current().problems:
-                new_boot(offset)
-            if stripped.startswith("rst:"):
-                current().reset = stripped
-            continue
-
+        stripped = text.strip()
         if protocol.MARKER in text:
             raws, rejected = protocol.find_records(text)
             for reason in rejected:
@@ -472,7 +468,7 @@ def parse_log(data: bytes, path: str = "<bytes>") -> ParsedLog:
                 source = Source(path, offset, number, FMT_TINYREPORT, HIGH)
                 current().records.append(Record(rr.rtype, fields, source, current().index, rr.text))
             if raws or rejected:
-                continue
+                return
 
         body = text
         wrapped = _IDF_PREFIX.match(stripped)
@@ -481,5 +477,19 @@ def parse_log(data: bytes, path: str = "<bytes>") -> ParsedLog:
         for kind, fields, fmt, confidence in legacy.parse(body):
             source = Source(path, offset, number, fmt, confidence)
             current().records.append(Record(kind, fields, source, current().index, body.strip()))
+
+    for offset, number, raw in _lines(data):
+        text = clean_line(raw)
+        banner = text.find(_ROM_START)
+        if banner < 0 and not _ROM_RESET.match(text.strip()):
+            handle(text, offset, number)
+            continue
+        if banner > 0:
+            handle(text[:banner], offset, number)  # what the reset cut short
+        if current().records or current().problems:
+            start = raw.find(_ROM_START.encode())
+            new_boot(offset + max(start, 0))
+        if banner < 0:
+            current().reset = text.strip()
 
     return ParsedLog(path=path, n_bytes=len(data), boots=boots)

@@ -1,0 +1,312 @@
+"""Capture from a fake board on a pseudo-terminal, then ingest what was captured."""
+
+import errno
+import os
+import random
+import sys
+import threading
+import time
+import tty
+from pathlib import Path
+
+import pytest
+import serial
+
+from tinyreport.cli import main
+from tinyreport.errors import SerialError
+from tinyreport.serial import capture as capture_mod
+from tinyreport.serial.ingest import ingest_logs
+from tinyreport.serial.parse import parse_log
+from tinyreport.serial.protocol import format_record
+
+CNN = "3f1c0a9e5b7d24c86e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f"
+ROM = (
+    b"ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\n"
+    b"rst:0xc (RTC_SW_CPU_RST),boot:0x8 (SPI_FAST_FLASH_BOOT)\r\nSaved PC:0x420521a6\r\n"
+    b"SPIWP:0xee\r\nmode:DIO, clock div:1\r\nload:0x3fce2810,len:0x178c\r\nentry 0x403c8914\r\n"
+)
+
+
+def session(run: str, samples: list[int], finish: bool) -> list[bytes]:
+    """The lines one boot of the firmware prints (records and ESP-IDF logs)."""
+    recs = [
+        (
+            "boot",
+            {
+                "seq": 0,
+                "run": run,
+                "chip": "esp32s3",
+                "rev": "0.2",
+                "cores": 2,
+                "cpu_mhz": 240,
+                "flash_bytes": 8388608,
+                "psram_bytes": 8388608,
+                "idf": "v5.3.1",
+                "fw": "tinyfw-test",
+                "esp_nn": 1,
+                "n_models": 1,
+            },
+        ),
+        ("model", {"seq": 1, "id": CNN, "name": "cnn_int8", "arena_given_bytes": 65536}),
+        (
+            "alloc",
+            {
+                "seq": 2,
+                "id": CNN,
+                "status": "ok",
+                "arena_given_bytes": 65536,
+                "arena_used_bytes": 21452,
+            },
+        ),
+        (
+            "heap",
+            {
+                "seq": 3,
+                "id": CNN,
+                "at": "after_alloc",
+                "free_internal_bytes": 285184,
+                "free_psram_bytes": 8321024,
+            },
+        ),
+        ("warmup", {"seq": 4, "id": CNN, "n": 3}),
+        ("lat", {"seq": 5, "id": CNN, "i": 0, "us": samples}),
+        ("vec", {"seq": 6, "id": CNN, "n": 10, "match": 10, "max_abs_diff": 0}),
+        ("done", {"seq": 7, "n_models": 1, "n_ok": 1}),
+    ]
+    lines = [b"\x1b[0;32mI (301) main_task: Calling app_main()\x1b[0m"]
+    lines += [format_record(t, f).encode() for t, f in recs[: None if finish else 6]]
+    return [line + b"\r\n" for line in lines]
+
+
+def recorded_session() -> bytes:
+    """Noise at power-up, a first run cut by a reset mid-line, then a whole second run."""
+    garbage = bytes([0x00, 0xFF, 0xFE, 0x8F, 0x1B, 0x5B, 0x30]) + b"\xe2\x82garbage\x00\r\n"
+    first = b"".join(session("11111111", [1843, 1838, 1840], finish=False))
+    cut = format_record("lat", {"seq": 6, "id": CNN, "i": 3, "us": [1839, 1842]}).encode()[:57]
+    second = b"".join(session("22222222", [1850, 1841, 1839, 1845], finish=True))
+    return garbage + ROM + first + cut + ROM + second
+
+
+class FakeBoard:
+    """Writes bytes into the master side of a pty, in small pieces with small delays."""
+
+    def __init__(self, data: bytes, close_after: bool = False, seed: int = 4) -> None:
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)  # no line discipline: bytes arrive exactly as written
+        self.port = os.ttyname(self.slave)
+        self.data = data
+        self.close_after = close_after
+        self.opened = threading.Event()
+        self.received_all = threading.Event()
+        self.rng = random.Random(seed)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        if not self.opened.wait(5):
+            return
+        pos = 0
+        while pos < len(self.data):
+            size = self.rng.randint(1, 96)  # USB packets and printf calls of varied size
+            os.write(self.master, self.data[pos : pos + size])
+            pos += size
+            time.sleep(self.rng.choice((0, 0, 0.0005, 0.002)))
+        if self.close_after:
+            self.received_all.wait(5)
+            os.close(self.master)
+
+    def close(self) -> None:
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def board_factory(monkeypatch):
+    boards = []
+    real_open = capture_mod.open_port
+
+    def make(data: bytes, **kwargs) -> FakeBoard:
+        board = FakeBoard(data, **kwargs)
+        boards.append(board)
+        board.thread.start()
+        return board
+
+    def open_and_signal(port, baud):
+        ser = real_open(port, baud)  # pyserial flushes input on open: the board waits for it
+        for board in boards:
+            if board.port == port:
+                board.opened.set()
+        return ser
+
+    monkeypatch.setattr(capture_mod, "open_port", open_and_signal)
+    yield make
+    for board in boards:
+        board.close()
+
+
+def test_capture_until_done_keeps_every_byte_and_ingests(board_factory, tmp_path):
+    sent = recorded_session()
+    board = board_factory(sent)
+    out = tmp_path / "logs" / "run.log"
+    result = capture_mod.capture(board.port, out, until_done=True, seconds=10)
+    assert result.stopped == "done"
+    assert out.read_bytes() == sent
+    assert result.n_bytes == len(sent)
+
+    parsed = parse_log(out.read_bytes(), str(out))
+    assert [b.run_id for b in parsed.boots] == ["11111111", "22222222"]
+    assert [len(b.records) for b in parsed.boots] == [6, 8]
+    assert parsed.boots[1].offset == sent.rindex(b"ESP-ROM:")  # mid-line, after the cut record
+    assert parsed.boots[1].reset == "rst:0xc (RTC_SW_CPU_RST),boot:0x8 (SPI_FAST_FLASH_BOOT)"
+    assert [p.message for p in parsed.problems] == [
+        "rejected a record: incomplete or malformed record (cut line?)"
+    ]
+
+    first, second = ingest_logs([out], {CNN: "cnn_int8"})
+    assert (first["status"], first["samples_us"]) == ("incomplete", [1843.0, 1838.0, 1840.0])
+    assert (second["status"], second["samples_us"]) == ("ok", [1850.0, 1841.0, 1839.0, 1845.0])
+    assert second["latency"]["median_us"] == 1843.0
+    assert second["provenance"] == "measured-device"
+    assert second["arena"]["used_bytes"] == 21452
+    assert second["vectors"]["all_match"] is True
+    assert second["source"]["boot"] == 1
+    assert second["source"]["first_offset"] > sent.rindex(b"ESP-ROM:")
+
+
+def test_capture_for_some_seconds(board_factory, tmp_path):
+    sent = b"".join(session("33333333", [5, 6], finish=False))
+    board = board_factory(sent)
+    out = tmp_path / "t.log"
+    result = capture_mod.capture(board.port, out, seconds=0.5)
+    assert result.stopped == "time"
+    assert out.read_bytes() == sent
+
+
+def test_until_done_without_the_end_record_fails_but_keeps_the_bytes(board_factory, tmp_path):
+    sent = b"".join(session("44444444", [5, 6], finish=False))
+    board = board_factory(sent)
+    out = tmp_path / "t.log"
+    with pytest.raises(SerialError, match="No end-of-run record from .* within 0.4 s; the "):
+        capture_mod.capture(board.port, out, until_done=True, seconds=0.4)
+    assert out.read_bytes() == sent
+
+
+def test_port_vanishing_mid_run_keeps_what_arrived(board_factory, tmp_path):
+    sent = ROM + b"".join(session("55555555", [7, 8, 9], finish=False))
+    board = board_factory(sent, close_after=True)
+    out = tmp_path / "v.log"
+
+    def watch(chunk: bytes) -> None:
+        if out.stat().st_size >= len(sent):
+            board.received_all.set()
+
+    with pytest.raises(SerialError) as exc:
+        capture_mod.capture(board.port, out, seconds=10, on_data=watch)
+    assert str(exc.value).startswith(f"Serial port {board.port} went away during the capture")
+    assert str(exc.value).endswith(f"the {len(sent)} bytes received are kept in {out}.")
+    assert out.read_bytes() == sent
+
+
+def test_reset_on_a_port_without_modem_lines_warns(board_factory, tmp_path):
+    sent = b"".join(session("66666666", [1], finish=True))
+    board = board_factory(sent)
+    result = capture_mod.capture(
+        board.port, tmp_path / "r.log", until_done=True, seconds=10, reset=True
+    )
+    assert result.stopped == "done"
+    assert result.reset_ok is False
+    assert "press its RESET button" in capture_mod.describe(result)
+
+
+def test_unknown_port(tmp_path):
+    out = tmp_path / "x.log"
+    with pytest.raises(SerialError, match=r"^Serial port /dev/ttyTR_NOPE does not exist; plug"):
+        capture_mod.capture("/dev/ttyTR_NOPE", out, seconds=1)
+    assert not out.exists()
+
+
+def test_busy_port(board_factory, tmp_path):
+    board = board_factory(b"")
+    holder = serial.Serial(board.port, 115200, exclusive=True)
+    try:
+        with pytest.raises(SerialError, match="is busy; close the serial monitor"):
+            capture_mod.capture(board.port, tmp_path / "b.log", seconds=1)
+    finally:
+        holder.close()
+
+
+def test_permission_denied(monkeypatch, tmp_path):
+    # Tests may run as root, where file modes do not stop open(); raise what pyserial raises.
+    def denied(*args, **kwargs):
+        raise serial.SerialException(
+            errno.EACCES, "could not open port /dev/ttyACM0: [Errno 13] Permission denied"
+        )
+
+    monkeypatch.setattr(serial, "Serial", denied)
+    with pytest.raises(SerialError, match=r"Permission denied on serial port /dev/ttyACM0; add"):
+        capture_mod.capture("/dev/ttyACM0", tmp_path / "p.log", seconds=1)
+
+
+def test_an_existing_log_is_never_overwritten(board_factory, tmp_path):
+    board = board_factory(b"x")
+    out = tmp_path / "old.log"
+    out.write_bytes(b"precious")
+    with pytest.raises(SerialError, match="already exists"):
+        capture_mod.capture(board.port, out, seconds=0.2)
+    assert out.read_bytes() == b"precious"
+
+
+def test_default_log_path():
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 23, 15, 1, 2, tzinfo=UTC)
+    got = capture_mod.default_log_path(Path("benchmarks/logs"), "/dev/ttyACM0", now)
+    assert got == Path("benchmarks/logs/20261123T150102Z-ttyACM0.log")
+    assert capture_mod.default_log_path(Path("l"), "COM5", now).name == "20261123T150102Z-COM5.log"
+
+
+def test_cli_capture_then_ingest(board_factory, tmp_path, monkeypatch, capsys):
+    sent = recorded_session()
+    board = board_factory(sent)
+    out = tmp_path / "cli.log"
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "tinyreport",
+            "capture",
+            "--port",
+            board.port,
+            "--until-done",
+            "--seconds",
+            "10",
+            "--out",
+            str(out),
+            "-q",
+        ],
+    )
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 0
+    stdout = capsys.readouterr().out
+    assert f"Saved {len(sent)} bytes to {out}; stopped because the end-of-run record arrived." in (
+        stdout
+    )
+    assert f"Read it with: tinyreport ingest {out}" in stdout
+    assert out.read_bytes() == sent
+
+
+def test_cli_capture_unknown_port(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["tinyreport", "capture", "--port", "/dev/ttyTR_NOPE", "--out", str(tmp_path / "n.log")],
+    )
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 1
+    assert capsys.readouterr().err.startswith(
+        "tinyreport: error: Serial port /dev/ttyTR_NOPE does not exist"
+    )

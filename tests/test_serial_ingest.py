@@ -1,0 +1,231 @@
+"""Ingest: device runs with statistics, attached to models by id, and the `ingest` command."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyreport.cli import main
+from tinyreport.errors import LogFormatError
+from tinyreport.serial.ingest import ingest_logs, latency_stats, percentile
+from tinyreport.serial.protocol import format_record
+
+LOGS = Path(__file__).parent / "data" / "logs"
+SESSION = LOGS / "tinyreport_session.log"
+CNN = "3f1c0a9e5b7d24c86e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f"
+MLP = "a04cbb18f1e6d29c0b7a35e2c9d8f10e6b3a2f4c5d6e7f8091a2b3c4d5e6f7a8"
+KNOWN = {CNN: "cnn_int8", MLP: "mlp_float"}
+SAMPLES = [1843, 1838, 1840, 1851, 1839, 1842, 1840, 1838, 2210, 1839]
+
+
+def run_cli(*args, capsys, monkeypatch):
+    """Run `tinyreport ARGS` in-process; return (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["tinyreport", *map(str, args)])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+def test_statistics_agree_with_numpy():
+    stats = latency_stats(SAMPLES)
+    arr = np.array(SAMPLES, dtype=float)
+    assert stats["n"] == 10
+    assert stats["mean_us"] == pytest.approx(arr.mean())
+    assert stats["median_us"] == pytest.approx(np.median(arr))
+    assert stats["p90_us"] == pytest.approx(np.percentile(arr, 90))
+    assert stats["p99_us"] == pytest.approx(np.percentile(arr, 99))
+    assert stats["std_us"] == pytest.approx(arr.std(ddof=1))
+    assert (stats["min_us"], stats["max_us"]) == (1838.0, 2210.0)
+    assert latency_stats([5])["std_us"] == 0.0
+    assert percentile([1.0, 2.0], 50) == 1.5
+
+
+def test_session_gives_one_run_per_model():
+    runs = ingest_logs([SESSION], KNOWN)
+    assert [(r["model_name"], r["status"]) for r in runs] == [
+        ("cnn_int8", "ok"),
+        ("mlp_float", "alloc_failed"),
+    ]
+    cnn, mlp = runs
+    assert cnn["model_id"] == CNN and cnn["model_known"] and cnn["attribution"] == "id"
+    assert cnn["provenance"] == "simulated"  # the sample says sim=1
+    assert cnn["arena"] == {
+        "status": "ok",
+        "given_bytes": 65536,
+        "used_bytes": 21452,
+        "needed_bytes": None,
+    }
+    assert cnn["samples_us"] == SAMPLES
+    assert cnn["latency"]["n"] == 10 and cnn["latency"]["mean_us"] == 1878.0
+    assert cnn["latency"]["median_us"] == 1840.0
+    assert cnn["n_warmup"] == 5
+    assert cnn["vectors"]["n_match"] == 10 and cnn["vectors"]["all_match"] is True
+    assert [o["op"] for o in cnn["ops"]] == ["CONV_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX"]
+    assert [h["at"] for h in cnn["heap"]] == ["boot", "after_alloc", "end"]
+    assert cnn["board"]["cpu_mhz"] == 240 and cnn["board"]["run"] == "5a17c0de"
+    assert cnn["source"]["path"] == str(SESSION)
+    assert cnn["source"]["confidence"] == "high"
+    data = SESSION.read_bytes()
+    for offset in cnn["source"]["offsets"]:
+        assert data[offset : offset + 4] == b"@TR1"
+    assert mlp["arena"]["needed_bytes"] == 6208
+    assert mlp["errors"] == [
+        {"stage": "alloc", "msg": "AllocateTensors() failed", "offset": data.index(b"@TR1 err")}
+    ]
+    json.dumps(runs)  # JSON-ready
+
+
+def test_unknown_model_is_returned_but_flagged():
+    runs = ingest_logs([SESSION], {CNN: "cnn_int8"})
+    mlp = runs[1]
+    assert mlp["model_known"] is False
+    assert mlp["model_name"] == "mlp_float"  # the name the log printed
+    assert mlp["problems"] == [
+        f"model {MLP[:12]}… (mlp_float) is not one of the 1 known models; "
+        "its run is not attached to any model"
+    ]
+
+
+def test_the_same_run_in_two_files_is_counted_once(tmp_path):
+    copy = tmp_path / "copy.log"
+    shutil.copy(SESSION, copy)
+    runs = ingest_logs([SESSION, copy], KNOWN)
+    assert len(runs) == 2
+    assert runs[0]["also_in"] == [{"path": str(copy), "boot": 0}]
+
+
+def test_legacy_log_attaches_by_name_when_unambiguous(tmp_path):
+    runs = ingest_logs([LOGS / "espdl_profile.log"], {CNN: "mnist_cnn"})
+    [run] = runs
+    assert run["model_id"] == CNN and run["attribution"] == "name"
+    assert run["vectors"]["n_match"] == 1  # "Test Pass!" came before the model was named
+    assert run["latency"]["mean_us"] == 1547.0
+    assert run["status"] == "unknown" and run["source"]["confidence"] == "medium"
+
+
+def test_legacy_log_without_a_name_has_no_model():
+    [run] = ingest_logs([LOGS / "lab05.log"], KNOWN)
+    assert run["model_id"] is None and run["model_known"] is False
+    assert run["arena"]["used_bytes"] == 12288
+    assert run["latency"]["n"] == 3
+    assert run["latency"]["mean_us"] == pytest.approx((1420 + 1390 + 1410) / 3)
+
+
+def test_tflm_benchmark_arena_parts_and_ops():
+    [run] = ingest_logs([LOGS / "tflm_benchmark.log"], {})
+    assert run["arena"] == {
+        "status": "ok",
+        "given_bytes": 65536,
+        "used_bytes": 21452,
+        "needed_bytes": None,
+        "head_bytes": 12544,
+        "tail_bytes": 8908,
+    }
+    assert [(o["op"], o["ticks"]) for o in run["ops"]] == [
+        ("CONV_2D", 218834),
+        ("MAX_POOL_2D", 20145),
+        ("FULLY_CONNECTED", 35122),
+        ("SOFTMAX", 4120),
+    ]
+
+
+def test_cut_session_is_incomplete_and_lost_samples_are_reported(tmp_path):
+    lines = [
+        format_record(
+            "boot",
+            {
+                "seq": 0,
+                "run": "0000abcd",
+                "chip": "esp32s3",
+                "cores": 2,
+                "cpu_mhz": 240,
+                "flash_bytes": 1,
+                "psram_bytes": 0,
+                "idf": "v5.3.1",
+                "fw": "fw",
+                "esp_nn": 1,
+            },
+        ),
+        format_record("model", {"seq": 1, "id": CNN, "name": "cnn_int8", "arena_given_bytes": 100}),
+        format_record("lat", {"seq": 2, "id": CNN, "i": 0, "us": [10, 11]}),
+        format_record("lat", {"seq": 4, "id": CNN, "i": 4, "us": [12]}),
+    ]
+    log = tmp_path / "cut.log"
+    log.write_text("\n".join(lines) + "\n" + lines[2][:25])
+    [run] = ingest_logs([log], KNOWN)
+    assert run["status"] == "incomplete"
+    assert run["samples_us"] == [10.0, 11.0, 12.0]
+    assert any("1 record(s) lost" in p for p in run["problems"])
+    assert "latency samples 2..3 are missing (a lat record was lost)" in run["problems"]
+    assert any("cut line" in p for p in run["problems"])
+
+
+def test_unreadable_log_raises():
+    with pytest.raises(LogFormatError, match="does not exist"):
+        ingest_logs([Path("/nonexistent/x.log")], {})
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def test_cli_prints_runs(capsys, monkeypatch):
+    code, out, err = run_cli("ingest", SESSION, capsys=capsys, monkeypatch=monkeypatch)
+    assert code == 0
+    assert "cnn_int8 [3f1c0a9e5b7d…] ok, simulated, high confidence" in out
+    assert "latency (10 invokes, samples): mean 1.878 ms, median 1.840 ms" in out
+    assert "arena: used 21,452 B of 65,536 B" in out
+    assert err == ""
+
+
+def test_cli_json(capsys, monkeypatch):
+    code, out, err = run_cli("ingest", SESSION, "--json", capsys=capsys, monkeypatch=monkeypatch)
+    assert code == 0
+    runs = json.loads(out)
+    assert [r["model_name"] for r in runs] == ["cnn_int8", "mlp_float"]
+
+
+def test_cli_fails_when_no_run_is_of_a_known_model(capsys, monkeypatch, tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "other.tflite").write_bytes(b"a different model")
+    code, out, err = run_cli(
+        "ingest", SESSION, "--models", models, capsys=capsys, monkeypatch=monkeypatch
+    )
+    assert code == 1
+    assert "not a known model" in out
+    assert err.splitlines()[-1] == (
+        f"tinyreport: error: {SESSION} only holds runs of models that are not in --models "
+        f"({CNN[:12]}, {MLP[:12]}); give the .tflite files it was made from."
+    )
+    assert "tinyreport: warning: model 3f1c0a9e5b7d… (cnn_int8) is not one of" in err
+
+
+def test_cli_fails_on_a_log_with_only_corrupt_records(capsys, monkeypatch, tmp_path):
+    line = format_record("done", {"seq": 0, "n_models": 0, "n_ok": 0}).replace("n_ok=0", "n_ok=1")
+    log = tmp_path / "corrupt.log"
+    log.write_text(line + "\n")
+    code, out, err = run_cli("ingest", log, capsys=capsys, monkeypatch=monkeypatch)
+    assert code == 1
+    assert "tinyreport: error: " + str(log) + " holds no usable record: " in err
+    assert "CRC mismatch" in err
+    assert log.read_text() == line + "\n"  # the raw data is never touched
+
+
+def test_cli_strict_turns_problems_into_an_error(capsys, monkeypatch, tmp_path):
+    log = tmp_path / "dirty.log"
+    log.write_bytes(SESSION.read_bytes() + b"@TR1 lat seq=99 id=")
+    code, _, err = run_cli("ingest", log, capsys=capsys, monkeypatch=monkeypatch)
+    assert code == 0 and "tinyreport: warning:" in err
+    code, _, err = run_cli("ingest", log, "--strict", capsys=capsys, monkeypatch=monkeypatch)
+    assert code == 1
+    assert "problem(s) in the logs and --strict is on" in err
+
+
+def test_cli_missing_log(capsys, monkeypatch):
+    code, _, err = run_cli("ingest", "nope.log", capsys=capsys, monkeypatch=monkeypatch)
+    assert code == 1
+    assert err == "tinyreport: error: Log file nope.log does not exist.\n"
