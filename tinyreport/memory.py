@@ -384,11 +384,12 @@ class ArenaPlan:
 
     @property
     def peak_op(self) -> OpMemory | None:
-        """The first operator whose live buffers reach the head's high-water mark."""
+        """The first operator with the most live head bytes (the head's high-water mark can
+        sit higher when the greedy layout leaves holes)."""
         if not self.timeline:
             return None
-        top = max(m.top_bytes for m in self.timeline)
-        return next(m for m in self.timeline if m.top_bytes == top)
+        most = max(m.live_bytes for m in self.timeline)
+        return next(m for m in self.timeline if m.live_bytes == most)
 
     def tail_by_kind(self) -> dict[str, int]:
         """Tail bytes grouped by what they are, alignment padding included."""
