@@ -100,7 +100,7 @@ def ingest(
 def main() -> None:
     """Run the CLI; turn tinyreport's own errors into one line and a non-zero exit."""
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
     except TinyReportError as exc:
         click.echo(f"tinyreport: error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -113,6 +113,7 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("tinyreport: interrupted", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -116,7 +116,6 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
     import keras
 
     from tinyreport import convert, evaluate, train
-    from tinyreport.data import file_sha256
     from tinyreport.tflm_host import measure_host_arena
 
     spec = config.models[p.name]
@@ -171,7 +170,7 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
             kind="keras",
             path=_rel(p.keras_path, root),
             size_bytes=p.keras_path.stat().st_size,
-            sha256=file_sha256(p.keras_path),
+            sha256=None,  # a .keras file records when it was saved, so its hash is not stable
             evaluation=evaluate.summarize(keras_pred, data.y_test, f"keras {keras.__version__}"),
         )
     }

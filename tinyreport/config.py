@@ -48,8 +48,8 @@ class DatasetConfig(_Section):
 class TrainingConfig(_Section):
     """How every model is trained (a model may override `epochs`)."""
 
-    epochs: int = Field(5, ge=1, le=200, description="Training epochs.")
-    batch_size: int = Field(128, ge=1, le=8192, description="Mini-batch size.")
+    epochs: int = Field(10, ge=1, le=200, description="Training epochs.")
+    batch_size: int = Field(32, ge=1, le=8192, description="Mini-batch size.")
     seed: int = Field(42, ge=0, description="Seed for weights, shuffling and sampling.")
     learning_rate: float = Field(1e-3, gt=0, le=1, description="Adam learning rate.")
 

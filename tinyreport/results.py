@@ -75,7 +75,7 @@ class Variant:
     kind: str  # one of VARIANTS
     path: str  # artifact path relative to the results file's project root
     size_bytes: int
-    sha256: str
+    sha256: str | None  # TFLite only: the model id that device logs refer to
     evaluation: Evaluation
     arena: HostArena | None = None
     input: TensorQuant | None = None

@@ -1,0 +1,95 @@
+"""Helpers for end-to-end tests: a throw-away project with the repository's site sources."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HAND_WRITTEN_DOCS = ["index.md", "reference", "assets/javascripts", "assets/stylesheets", "labs"]
+
+SMALL_CONFIG = """\
+board = "xiao-esp32s3"
+[dataset]
+n_train = 3000
+n_test = 1000
+[training]
+epochs = 1
+batch_size = 32
+seed = 7
+[quantization]
+representative_samples = 50
+[models.mlp]
+kind = "mlp"
+hidden = [128, 64]
+[models.cnn]
+kind = "cnn"
+filters = [8, 16]
+dense = 32
+"""
+
+
+def make_project(root: Path, config: str) -> Path:
+    """Copy mkdocs.yml and the hand-written docs into `root`, write the config; return root."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    for rel in HAND_WRITTEN_DOCS:
+        src = ROOT / "docs" / rel
+        if src.is_dir():
+            shutil.copytree(src, root / "docs" / rel, dirs_exist_ok=True)
+        elif src.is_file():
+            (root / "docs" / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, root / "docs" / rel)
+    (root / "tinyreport.toml").write_text(config)
+    return root
+
+
+def tinyreport(root: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """Run the tinyreport CLI in `root`."""
+    return subprocess.run(
+        [sys.executable, "-m", "tinyreport", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def results(root: Path) -> dict:
+    return json.loads((root / "docs" / "data" / "results.json").read_text())
+
+
+def mkdocs_build(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+
+
+# Runs tflite_micro on its own, capturing C-level fd 2: an independent check of tinyreport.
+TFLM_PROBE = """
+import os, sys, tempfile
+from tflite_micro import runtime
+with tempfile.TemporaryFile() as log:
+    saved = os.dup(2)
+    os.dup2(log.fileno(), 2)
+    runtime.Interpreter.from_file(sys.argv[1], arena_size=16 << 20).print_allocations()
+    os.dup2(saved, 2)
+    log.seek(0)
+    print(log.read().decode())
+"""
+
+
+def tflm_total_bytes(path: Path) -> int:
+    out = subprocess.run(
+        [sys.executable, "-c", TFLM_PROBE, str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    line = next(x for x in out.splitlines() if "Arena allocation total" in x)
+    return int(line.split("total")[1].split()[0])

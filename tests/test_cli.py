@@ -1,0 +1,71 @@
+"""The CLI: bad input gives one clear sentence and a non-zero exit, never a traceback."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "tinyreport", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_missing_config(tmp_path):
+    proc = run("collect", "--config", str(tmp_path / "nope.toml"))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("tinyreport: error: no configuration file at")
+    assert "Traceback" not in proc.stderr
+
+
+def test_invalid_config_values_are_all_listed(tmp_path):
+    cfg = tmp_path / "tinyreport.toml"
+    cfg.write_text('[training]\nepochs = -1\nbatch = 3\n[models.mlp]\nkind = "mlp"\n')
+    proc = run("collect", "--config", str(cfg))
+    assert proc.returncode == 2
+    assert (
+        "Config value 'training.epochs': Input should be greater than or equal to 1" in proc.stderr
+    )
+    assert "Config value 'training.batch': unknown key" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_wrong_dataset_checksum_leaves_earlier_results_intact(tmp_path):
+    import numpy as np
+
+    np.savez(
+        tmp_path / "d.npz",
+        x_train=np.zeros((200, 28, 28), np.uint8),
+        y_train=np.zeros(200),
+        x_test=np.zeros((200, 28, 28), np.uint8),
+        y_test=np.zeros(200),
+    )
+    results = tmp_path / "docs" / "data" / "results.json"
+    results.parent.mkdir(parents=True)
+    results.write_text('{"format": 1}\n')
+    cfg = tmp_path / "tinyreport.toml"
+    cfg.write_text(
+        '[dataset]\nsource = "npz"\npath = "d.npz"\nsha256 = "' + "ab" * 32 + '"\n'
+        '[models.mlp]\nkind = "mlp"\n'
+    )
+    proc = run("collect", "--config", str(cfg))
+    assert proc.returncode == 1
+    assert "tinyreport: error: dataset file" in proc.stderr
+    assert "expected abababababab" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert results.read_text() == '{"format": 1}\n'
+
+
+def test_usage_error_and_version():
+    proc = run("collect", "--no-such-flag")
+    assert proc.returncode == 2
+    assert "No such option '--no-such-flag'" in proc.stderr
+    proc = run("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("tinyreport, version ")

@@ -1,0 +1,75 @@
+"""The config schema: defaults, every error at once with its key, unknown keys."""
+
+from pathlib import Path
+
+import pytest
+
+from tinyreport.config import load_config, parse_config, reference
+from tinyreport.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_repository_config_is_valid_and_matches_the_documented_models():
+    config = load_config(ROOT / "tinyreport.toml")
+    assert config.board == "xiao-esp32s3"
+    assert list(config.models) == ["mlp", "cnn"]
+    assert config.models["mlp"].hidden == [128, 64]
+    assert config.models["cnn"].filters == [8, 16]
+    assert config.epochs_for("mlp") == config.training.epochs == 10
+    assert config.root == ROOT
+
+
+def test_every_problem_is_reported_at_once_with_its_key():
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {
+                "training": {"epochs": 0, "speed": "fast"},
+                "dataset": {"source": "npz"},
+                "models": {"mlp": {"kind": "mlp", "hidden": [0]}, "x": {"kind": "rnn"}},
+            }
+        )
+    lines = str(err.value).splitlines()[1:]
+    assert "Config value 'training.epochs': Input should be greater than or equal to 1" in lines
+    assert "Config value 'training.speed': unknown key" in lines
+    assert any(line.startswith("Config value 'dataset': ") and "path" in line for line in lines)
+    assert "Config value 'models.mlp.hidden.0': Input should be greater than or equal to 1" in lines
+    assert any(line.startswith("Config value 'models.x': ") for line in lines)
+    assert len(lines) == 5
+
+
+def test_unknown_top_level_key_and_empty_models():
+    with pytest.raises(ConfigError) as err:
+        parse_config({"bord": "esp32", "models": {}})
+    text = str(err.value)
+    assert "Config value 'bord': unknown key" in text
+    assert "Config value 'models':" in text
+
+
+def test_model_epochs_override_training_epochs():
+    config = parse_config(
+        {
+            "training": {"epochs": 3},
+            "models": {"a": {"kind": "mlp", "epochs": 7}, "b": {"kind": "cnn"}},
+        }
+    )
+    assert config.epochs_for("a") == 7
+    assert config.epochs_for("b") == 3
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="no configuration file at"):
+        load_config(tmp_path / "tinyreport.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("board = \n")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_config(bad)
+
+
+def test_reference_lists_every_key_with_default():
+    sections = {s["title"]: s for s in reference()}
+    training = {row["key"]: row for row in sections["[training]"]["rows"]}
+    assert training["epochs"]["default"] == "10"
+    assert "≥ 1" in training["epochs"]["constraints"]
+    dataset = {row["key"]: row for row in sections["[dataset]"]["rows"]}
+    assert dataset["path"]["type"] == "str or None"

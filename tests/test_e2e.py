@@ -1,0 +1,151 @@
+"""End to end on a small config: collect, cache, rebuild one model, site build, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from e2e import SMALL_CONFIG, make_project, mkdocs_build, results, tflm_total_bytes, tinyreport
+
+from tinyreport.results import Results
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = make_project(tmp_path_factory.mktemp("small"), SMALL_CONFIG)
+    proc = tinyreport(root, "collect")
+    assert proc.returncode == 0, proc.stderr
+    assert "rebuilt: mlp, cnn" in proc.stdout
+    return root
+
+
+def test_results_file_validates_and_holds_real_values(project):
+    data = results(project)
+    parsed = Results.from_dict(data)
+    assert [m.name for m in parsed.models] == ["mlp", "cnn"]
+    mlp, cnn = parsed.models
+    assert mlp.params == 109_386
+    assert cnn.params == 80 + 1168 + 400 * 32 + 32 + 330
+    assert 1_200_000 <= mlp.variants["keras"].size_bytes <= 1_450_000
+    assert 100_000 <= mlp.variants["tflite_int8"].size_bytes <= 130_000
+    assert 420_000 <= mlp.variants["tflite_float"].size_bytes <= 460_000
+    for m in (mlp, cnn):
+        assert m.variants["keras"].evaluation.n_samples == 1000
+        assert sum(map(sum, m.variants["tflite_int8"].evaluation.confusion)) == 1000
+        # One epoch on 3,000 images: well above chance, well below the full run.
+        assert 0.5 <= m.variants["keras"].accuracy <= 0.97
+        assert m.variants["tflite_float"].accuracy == pytest.approx(
+            m.variants["keras"].accuracy, abs=0.005
+        )
+        assert abs(m.int8_accuracy_delta) <= 2.0
+        assert m.agreement_int8_float >= 0.95
+
+
+def test_int8_model_is_integer_only_with_model_quantization(project):
+    for m in results(project)["models"]:
+        int8 = m["variants"]["tflite_int8"]
+        assert set(int8["tensor_dtypes"]) <= {"int8", "int32"}
+        assert int8["input"]["dtype"] == "int8" and int8["output"]["dtype"] == "int8"
+        assert int8["input"]["scale"] == pytest.approx(1 / 255, rel=1e-6)
+        assert int8["input"]["zero_point"] == -128
+        assert m["variants"]["tflite_float"]["input"]["dtype"] == "float32"
+
+
+def test_host_arena_equals_what_tflite_micro_reports(project):
+    for m in results(project)["models"]:
+        for kind in ("tflite_float", "tflite_int8"):
+            variant = m["variants"][kind]
+            arena = variant["arena"]
+            assert arena["host_bytes"] == tflm_total_bytes(project / variant["path"])
+            assert arena["host_bytes"] == arena["head_bytes"] + arena["tail_bytes"]
+            assert arena["provenance"] == "measured-host-tflm"
+
+
+def test_site_builds_strict_with_overview_and_model_cards(project):
+    proc = mkdocs_build(project)
+    assert proc.returncode == 0, proc.stderr
+    site = project / "site"
+    overview = (site / "report" / "index.html").read_text()
+    assert "Feasibility on the xiao-esp32s3" in overview
+    assert overview.count('class="tr-chart"') == 3
+    for name in ("mlp", "cnn"):
+        card = (site / "report" / "models" / name / "index.html").read_text()
+        assert f"Model card: {name}" in card
+    assert (site / "assets" / "vendor" / "plotly.min.js").stat().st_size > 1_000_000
+
+
+WARM = """
+import sys
+from pathlib import Path
+from tinyreport.collect import collect
+from tinyreport.config import load_config
+print(collect(load_config(Path("tinyreport.toml"))))
+print("tensorflow imported:", "tensorflow" in sys.modules or "keras" in sys.modules)
+"""
+
+
+def test_second_collect_redoes_nothing_and_skips_tensorflow(project):
+    before = {p: p.read_bytes() for p in (project / "docs").rglob("*.md")}
+    before_results = (project / "docs" / "data" / "results.json").read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-c", WARM], cwd=project, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "rebuilt: nothing (all cached)" in proc.stdout
+    assert "pages changed: 0" in proc.stdout
+    assert "tensorflow imported: False" in proc.stdout
+    assert {p: p.read_bytes() for p in (project / "docs").rglob("*.md")} == before
+    assert (project / "docs" / "data" / "results.json").read_bytes() == before_results
+
+
+def test_changing_one_model_rebuilds_only_that_model(project):
+    old = {m["name"]: m for m in results(project)["models"]}
+    config = project / "tinyreport.toml"
+    original = config.read_text()
+    try:
+        config.write_text(original.replace("dense = 32", "dense = 16"))
+        proc = tinyreport(project, "collect")
+        assert proc.returncode == 0, proc.stderr
+        assert "rebuilt: cnn;" in proc.stdout
+        new = {m["name"]: m for m in results(project)["models"]}
+        assert new["mlp"] == old["mlp"]
+        assert new["cnn"]["params"] == 80 + 1168 + 400 * 16 + 16 + 170
+    finally:
+        config.write_text(original)
+    proc = tinyreport(project, "collect")
+    assert "rebuilt: nothing (all cached)" in proc.stdout
+    assert {m["name"]: m for m in results(project)["models"]} == old
+
+
+def test_unreadable_model_file_is_one_clear_error_and_keeps_results(project):
+    data_before = (project / "docs" / "data" / "results.json").read_bytes()
+    keras_path = project / results(project)["models"][0]["variants"]["keras"]["path"]
+    saved = keras_path.read_bytes()
+    config = project / "tinyreport.toml"
+    original = config.read_text()
+    try:
+        keras_path.write_bytes(b"PK\x03\x04 this is not a keras archive")
+        config.write_text(
+            original.replace("representative_samples = 50", "representative_samples = 40")
+        )
+        proc = tinyreport(project, "collect")
+        assert proc.returncode == 1
+        assert proc.stderr.strip().splitlines()[-1].startswith("tinyreport: error: cannot read ")
+        assert "model.keras" in proc.stderr and "Traceback" not in proc.stderr
+        assert (project / "docs" / "data" / "results.json").read_bytes() == data_before
+    finally:
+        keras_path.write_bytes(saved)
+        config.write_text(original)
+
+
+def test_results_are_reproducible_from_scratch(project, tmp_path):
+    """Seeded training: a fresh project with the same config gives the same results file."""
+    other = make_project(tmp_path / "again", SMALL_CONFIG)
+    proc = tinyreport(other, "collect")
+    assert proc.returncode == 0, proc.stderr
+    assert results(other) == results(project)
+    for rel in ("report/index.md", "report/models/mlp.md", "report/models/cnn.md"):
+        assert (other / "docs" / rel).read_bytes() == (project / "docs" / rel).read_bytes()
