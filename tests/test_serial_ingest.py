@@ -234,7 +234,12 @@ def test_cli_missing_log(capsys, monkeypatch):
 def test_tflm_allocation_failure_messages():
     [run] = ingest_logs([LOGS / "tflm_alloc_fail.log"], {})
     assert run["status"] == "alloc_failed"
-    assert run["arena"] == {"status": "fail", "given_bytes": 8192, "used_bytes": None,
-                            "needed_bytes": None, "missing_bytes": 9472}
+    assert run["arena"] == {
+        "status": "fail",
+        "given_bytes": 8192,
+        "used_bytes": None,
+        "needed_bytes": None,
+        "missing_bytes": 9472,
+    }
     assert run["source"]["formats"] == ["text", "tflm-allocator-error"]
     assert run["source"]["confidence"] == "low"

@@ -114,3 +114,35 @@ def test_reference_page_example_session_parses_cleanly():
     assert len(kinds) == 18
     assert all(r.fields["seq"] == i for i, r in enumerate(parsed.records))
     assert parsed.records[0].fields["sim"] is True  # the example is never a measurement
+
+
+def _close(got, want, path="run"):
+    """Compare JSON-like values, floats to the 2 decimals the page shows."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and set(got) == set(want), path
+        for key in want:
+            _close(got[key], want[key], f"{path}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), path
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _close(g, w, f"{path}[{i}]")
+    elif isinstance(want, float):
+        assert got == pytest.approx(want, abs=0.006), path
+    else:
+        assert got == want, path
+
+
+def test_reference_page_ingested_example_is_what_ingest_returns(tmp_path):
+    import json
+
+    from tinyreport.serial.ingest import ingest_logs
+
+    text = DOC.read_text()
+    example = text.split("## Example session", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    want = json.loads(text.split("## Ingested data", 1)[1].split("```json\n", 1)[1].split("```")[0])
+    log = tmp_path / "20261123T150102Z-ttyACM0.log"
+    log.write_text(example)
+    got = ingest_logs([log], {MODEL_ID: "cnn_int8"})[0]
+    assert got["source"]["path"] == str(log)
+    got["source"]["path"] = want["source"]["path"]
+    _close(got, want)

@@ -197,6 +197,11 @@ def _build_run(
             "used_bytes": last.get("arena_used_bytes"),
             "needed_bytes": last.get("arena_needed_bytes"),
         }
+        missing = [
+            r.fields["arena_missing_bytes"] for r in allocs if "arena_missing_bytes" in r.fields
+        ]
+        if missing:
+            arena["missing_bytes"] = max(missing)  # type: ignore[type-var]
         for part in by_kind.get("alloc_part", []):
             arena[f"{part.fields['part']}_bytes"] = part.fields["bytes"]
 
@@ -300,10 +305,10 @@ def _build_run(
         if id(r) in own
     ]
 
-    if not protocol_run:
-        status = "unknown"
-    elif arena is not None and arena["status"] == "fail":
+    if arena is not None and arena["status"] == "fail":
         status = "alloc_failed"
+    elif not protocol_run:
+        status = "unknown"
     elif errors:
         status = "error"
     elif not run.finished:

@@ -21,6 +21,7 @@ from tinyreport.serial import protocol
 # Formats a record can come from.
 FMT_TINYREPORT = "tinyreport"
 FMT_ALLOCATOR = "tflm-recording-allocator"
+FMT_TFLM_ERROR = "tflm-allocator-error"
 FMT_PROFILER = "tflm-micro-profiler"
 FMT_BENCHMARK = "tflm-benchmark"
 FMT_LAB05 = "lab05"
@@ -298,6 +299,16 @@ class _LineParser:
     # --- single lines -------------------------------------------------------------------------
 
     def _allocator(self, body: str) -> list[Finding] | None:
+        m = re.fullmatch(
+            r"Failed to (?:resize buffer|allocate (?:tail|temp) memory)\. Requested: "
+            r"(?P<req>[0-9]+), available (?P<avail>[0-9]+), missing: (?P<missing>[0-9]+)",
+            body,
+        )
+        if m is not None:
+            fields = {"status": "fail", "arena_missing_bytes": int(m["missing"])}
+            return [("alloc", fields, FMT_TFLM_ERROR, MEDIUM)]
+        if re.fullmatch(r"(?:ERROR: )?AllocateTensors\(\) failed\.?", body):
+            return [("alloc", {"status": "fail"}, FMT_TFLM_ERROR, MEDIUM)]
         m = re.fullmatch(
             r"\[RecordingMicroAllocator\] Arena allocation (?P<part>total|head|tail) "
             r"(?P<n>[0-9]+) bytes",
