@@ -325,3 +325,81 @@ def test_a_damaged_record_is_never_accepted_as_a_different_one(data):
     for rec in parsed.records:
         if rec.source.fmt == FMT_TINYREPORT:
             assert rec.text == line  # only possible if the damage was outside the record
+
+
+_WORDS = [
+    "arena",
+    "Arena used:",
+    "free",
+    "heap",
+    "PSRAM",
+    "Inference time:",
+    "inference",
+    "took",
+    "ticks",
+    "(3 ms).",
+    "ms",
+    "us",
+    "µs",
+    "KB",
+    "bytes",
+    "MB",
+    "CONV_2D",
+    "SOFTMAX",
+    "|",
+    "+--",
+    "I (12) tag:",
+    "[RecordingMicroAllocator] Arena allocation total",
+    "model:x, version:1",
+    "Test Pass!",
+    "[[ Table ]]: Arena",
+    "Total |",
+    '"Unique Tag","Total ticks across all events"',
+    '"Event","Tag","Ticks","ms"',
+    "| name | type | latency |",
+    "Failed to resize buffer.",
+    "Requested: 5, available 3, missing: 2",
+    "ESP-ROM:x",
+    "rst:0x1 ",
+    "@TR1",
+    "crc=",
+    "=",
+    ",",
+    "\x1b[0;32m",
+    "\r",
+    "\n",
+    " ",
+    "0",
+    "7",
+    "12.5",
+    "99999999999999999999999999",
+    "-3",
+    "1e9",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS) | st.integers(0, 10**30).map(str), max_size=40))
+def test_keyword_soup_never_raises_and_numbers_come_from_the_text(words):
+    data = " ".join(words).encode()
+    parsed = parse_log(data)
+    for rec in parsed.records:
+        line = data[rec.source.offset :].split(b"\n", 1)[0]
+        assert rec.text.strip() in clean_line(line)
+
+
+def test_unknown_record_type_is_skipped_but_its_seq_counts():
+    lines = _session("00000001")
+    from tinyreport.serial.protocol import format_record as fmt
+
+    future = fmt("thermal", {"seq": 3, "celsius": 41})
+    after = fmt("warmup", {"seq": 4, "id": CNN, "n": 2})
+    parsed = parse_log("\n".join([*lines, future, after]).encode())
+    assert [r.kind for r in parsed.records] == ["boot", "model", "lat", "warmup"]
+    assert [p.message for p in parsed.problems] == [
+        "thermal record skipped: unknown record type 'thermal' (from a newer firmware?)"
+    ]
+
+
+def test_digit_runs_too_long_to_be_figures_are_ignored():
+    assert parse_log(b"arena used: 123456789012345678901234567890 KB\n").records == []

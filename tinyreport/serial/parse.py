@@ -45,7 +45,8 @@ _IDF_PREFIX = re.compile(
 _ROM_START = "ESP-ROM:"
 _ROM_RESET = re.compile(r"^rst:0x[0-9a-fA-F]+ ")
 
-_NUM = r"[0-9]+(?:\.[0-9]+)?"
+# At most 15 digits: a longer run of digits is noise, and must not overflow a float.
+_NUM = r"(?<![0-9.])[0-9]{1,15}(?:\.[0-9]{1,9})?(?![0-9])"
 _BYTE_UNITS = {
     "b": 1,
     "byte": 1,
@@ -459,6 +460,10 @@ def parse_log(data: bytes, path: str = "<bytes>") -> ParsedLog:
                     fields = protocol.convert_fields(rr.rtype, rr.fields)
                 except protocol.RecordError as exc:
                     problem(f"{rr.rtype} record skipped: {exc}")
+                    raw_seq = rr.fields.get("seq", "")
+                    if raw_seq.isdigit() and len(raw_seq) < 10:  # still counts for lost records
+                        seen_seq.add(int(raw_seq))
+                        last_seq = max(last_seq or 0, int(raw_seq))
                     continue
                 seq = fields["seq"]
                 assert isinstance(seq, int)

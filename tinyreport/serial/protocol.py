@@ -350,7 +350,7 @@ def convert_fields(rtype: str, raw: Mapping[str, str]) -> dict[str, object]:
     """
     spec = RECORD_TYPES.get(rtype)
     if spec is None:
-        raise RecordError(f"unknown record type {rtype!r}")
+        raise RecordError(f"unknown record type {rtype!r} (from a newer firmware?)")
     for key, fspec in spec.fields.items():
         if fspec.required and key not in raw:
             raise RecordError(f"{rtype} record lacks required field {key!r}")
