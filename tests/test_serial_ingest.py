@@ -1,5 +1,6 @@
 """Ingest: device runs with statistics, attached to models by id, and the `ingest` command."""
 
+import hashlib
 import json
 import shutil
 import sys
@@ -243,3 +244,20 @@ def test_tflm_allocation_failure_messages():
     }
     assert run["source"]["formats"] == ["text", "tflm-allocator-error"]
     assert run["source"]["confidence"] == "low"
+
+
+def test_known_models_are_named_by_their_path_below_the_folder(tmp_path):
+    from tinyreport.serial.ingest import known_models_from
+
+    (tmp_path / "mlp").mkdir()
+    (tmp_path / "mlp" / "int8.tflite").write_bytes(b"mlp int8")
+    (tmp_path / "cnn.tflite").write_bytes(b"cnn")
+
+    def sha(b):
+        return hashlib.sha256(b).hexdigest()
+
+    assert known_models_from([tmp_path]) == {sha(b"mlp int8"): "mlp_int8", sha(b"cnn"): "cnn"}
+    assert known_models_from([tmp_path / "mlp" / "int8.tflite"]) == {sha(b"mlp int8"): "int8"}
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LogFormatError, match="No .tflite files in"):
+        known_models_from([tmp_path / "empty"])

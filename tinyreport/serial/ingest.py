@@ -421,14 +421,26 @@ def ingest_logs(paths: list[Path], known_models: dict[str, str]) -> list[dict]:
 
 
 def known_models_from(paths: list[Path]) -> dict[str, str]:
-    """Map the sha256 of every .tflite file given (or under a folder given) to its file stem."""
+    """Map the sha256 of every .tflite file given, or under a folder given, to a name.
+
+    A file given itself is named by its stem; a file found under a folder by its path below
+    it, with ``_`` for ``/`` (``artifacts/mlp/int8.tflite`` under ``artifacts`` is ``mlp_int8``).
+    """
     import hashlib
 
     known: dict[str, str] = {}
     for path in paths:
-        files = sorted(path.rglob("*.tflite")) if path.is_dir() else [path]
-        for file in files:
-            known[hashlib.sha256(file.read_bytes()).hexdigest()] = file.stem
+        if path.is_dir():
+            files = sorted(path.rglob("*.tflite"))
+            names = ["_".join(f.relative_to(path).with_suffix("").parts) for f in files]
+        else:
+            files, names = [path], [path.stem]
+        for file, name in zip(files, names, strict=True):
+            try:
+                digest = hashlib.sha256(file.read_bytes()).hexdigest()
+            except OSError as exc:
+                raise LogFormatError(f"Cannot read model file {file}: {exc.strerror}.") from None
+            known[digest] = name
     if paths and not known:
         raise LogFormatError(
             f"No .tflite files in {', '.join(str(p) for p in paths)}; point --models at them."
