@@ -220,6 +220,20 @@ def test_reset_on_a_port_without_modem_lines_warns(board_factory, tmp_path):
     assert "press its RESET button" in capture_mod.describe(result)
 
 
+def test_the_port_opens_without_resetting_the_board(board_factory, tmp_path, monkeypatch):
+    states = []
+    real_open = serial.Serial.open
+
+    def spy(self):
+        states.append((self.dtr, self.rts))
+        return real_open(self)
+
+    monkeypatch.setattr(serial.Serial, "open", spy)
+    board = board_factory(b"".join(session("77777777", [1], finish=True)))
+    capture_mod.capture(board.port, tmp_path / "o.log", until_done=True, seconds=10)
+    assert states == [(False, False)]
+
+
 def test_unknown_port(tmp_path):
     out = tmp_path / "x.log"
     with pytest.raises(SerialError, match=r"^Serial port /dev/ttyTR_NOPE does not exist; plug"):
@@ -239,12 +253,12 @@ def test_busy_port(board_factory, tmp_path):
 
 def test_permission_denied(monkeypatch, tmp_path):
     # Tests may run as root, where file modes do not stop open(); raise what pyserial raises.
-    def denied(*args, **kwargs):
+    def denied(self):
         raise serial.SerialException(
             errno.EACCES, "could not open port /dev/ttyACM0: [Errno 13] Permission denied"
         )
 
-    monkeypatch.setattr(serial, "Serial", denied)
+    monkeypatch.setattr(serial.Serial, "open", denied)
     with pytest.raises(SerialError, match=r"Permission denied on serial port /dev/ttyACM0; add"):
         capture_mod.capture("/dev/ttyACM0", tmp_path / "p.log", seconds=1)
 

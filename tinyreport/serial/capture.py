@@ -53,11 +53,24 @@ def _available_ports() -> str:
 
 
 def open_port(port: str, baud: int):
-    """Open a serial port for reading, exclusively; raise SerialError saying what to do."""
+    """Open a serial port for reading, exclusively; raise SerialError saying what to do.
+
+    DTR and RTS are released before the port opens: on the ESP32-S3's USB-Serial-JTAG (and on
+    boards with the usual auto-reset circuit) asserting them resets the board, and a capture
+    must not restart a run unless asked to.
+    """
     import serial
 
+    ser = serial.Serial()
+    ser.port = port
+    ser.baudrate = baud
+    ser.timeout = _READ_TIMEOUT_S
+    ser.exclusive = True
+    ser.dtr = False
+    ser.rts = False
     try:
-        return serial.Serial(port, baud, timeout=_READ_TIMEOUT_S, exclusive=True)
+        ser.open()
+        return ser
     except serial.SerialException as exc:
         code = getattr(exc, "errno", None)
         text = str(exc)
