@@ -175,11 +175,29 @@ def test_capture_until_done_keeps_every_byte_and_ingests(board_factory, tmp_path
     assert second["source"]["first_offset"] > sent.rindex(b"ESP-ROM:")
 
 
+class ClockAfter:
+    """A clock that stands still until every byte has arrived, then jumps far ahead.
+
+    It makes "stop after N seconds" independent of how busy the machine running tests is.
+    """
+
+    def __init__(self, n_bytes: int) -> None:
+        self.n_bytes = n_bytes
+        self.received = 0
+
+    def on_data(self, chunk: bytes) -> None:
+        self.received += len(chunk)
+
+    def __call__(self) -> float:
+        return 1e9 if self.received >= self.n_bytes else 0.0
+
+
 def test_capture_for_some_seconds(board_factory, tmp_path):
     sent = b"".join(session("33333333", [5, 6], finish=False))
     board = board_factory(sent)
     out = tmp_path / "t.log"
-    result = capture_mod.capture(board.port, out, seconds=0.5)
+    clock = ClockAfter(len(sent))
+    result = capture_mod.capture(board.port, out, seconds=5, clock=clock, on_data=clock.on_data)
     assert result.stopped == "time"
     assert out.read_bytes() == sent
 
@@ -188,8 +206,11 @@ def test_until_done_without_the_end_record_fails_but_keeps_the_bytes(board_facto
     sent = b"".join(session("44444444", [5, 6], finish=False))
     board = board_factory(sent)
     out = tmp_path / "t.log"
-    with pytest.raises(SerialError, match="No end-of-run record from .* within 0.4 s; the "):
-        capture_mod.capture(board.port, out, until_done=True, seconds=0.4)
+    clock = ClockAfter(len(sent))
+    with pytest.raises(SerialError, match="No end-of-run record from .* within 5 s; the "):
+        capture_mod.capture(
+            board.port, out, until_done=True, seconds=5, clock=clock, on_data=clock.on_data
+        )
     assert out.read_bytes() == sent
 
 
