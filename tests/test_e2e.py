@@ -149,3 +149,73 @@ def test_results_are_reproducible_from_scratch(project, tmp_path):
     assert results(other) == results(project)
     for rel in ("report/index.md", "report/models/mlp.md", "report/models/cnn.md"):
         assert (other / "docs" / rel).read_bytes() == (project / "docs" / rel).read_bytes()
+
+
+def _session(model_id: str) -> str:
+    from tinyreport.serial.protocol import format_record as rec
+
+    lines = [
+        "ESP-ROM:esp32s3-20210327",
+        "I (312) cpu_start: Starting scheduler on PRO CPU.",
+        rec(
+            "boot",
+            {
+                "seq": 0,
+                "run": "0badc0de",
+                "chip": "esp32s3",
+                "cores": 2,
+                "cpu_mhz": 240,
+                "flash_bytes": 8388608,
+                "psram_bytes": 8388608,
+                "idf": "v5.3.1",
+                "fw": "test",
+                "esp_nn": 1,
+            },
+        ),
+        rec("model", {"seq": 1, "id": model_id, "name": "mlp_int8", "arena_given_bytes": 16384}),
+        rec(
+            "alloc",
+            {
+                "seq": 2,
+                "id": model_id,
+                "status": "ok",
+                "arena_given_bytes": 16384,
+                "arena_used_bytes": 5204,
+            },
+        ),
+        rec("lat", {"seq": 3, "id": model_id, "i": 0, "us": [812, 815, 810, 900]}),
+        rec("done", {"seq": 4, "n_models": 1}),
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def test_device_log_attaches_to_the_model_it_ran(project):
+    mlp = results(project)["models"][0]
+    model_id = mlp["variants"]["tflite_int8"]["sha256"]
+    logs = project / "benchmarks" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "board.log").write_text(
+        _session(model_id) + _session("ab" * 32).replace("0badc0de", "0badc0df")
+    )
+    try:
+        proc = tinyreport(project, "collect")
+        assert proc.returncode == 0, proc.stderr
+        data = results(project)
+        runs = data["models"][0]["device"]
+        assert len(runs) == 1
+        run = runs[0]
+        assert run["variant"] == "tflite_int8"
+        assert run["model_name"] == "mlp_int8"
+        assert run["provenance"] == "measured-device"
+        assert run["arena"]["used_bytes"] == 5204
+        assert run["latency"]["n"] == 4 and run["latency"]["median_us"] == 813.5
+        assert run["source"]["path"] == "benchmarks/logs/board.log"
+        assert data["models"][1]["device"] == []
+        (log,) = data["device_logs"]
+        assert log["path"] == "benchmarks/logs/board.log"
+        assert log["n_runs"] == 2 and log["n_runs_unknown_model"] == 1
+    finally:
+        (logs / "board.log").unlink()
+        logs.rmdir()
+    tinyreport(project, "collect")
+    assert results(project)["device_logs"] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -222,6 +222,51 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
     return result
 
 
+def attach_device_runs(
+    config: Config, models: list[ModelResult]
+) -> tuple[list[ModelResult], list[dict]]:
+    """Ingest every log in the logs folder; attach each run to the model variant it ran."""
+    logs_dir = config.path(config.output.logs_dir)
+    paths = sorted(p for p in logs_dir.glob("*.log") if p.is_file()) if logs_dir.is_dir() else []
+    if not paths:
+        return models, []
+    from tinyreport.serial.ingest import ingest_reports
+
+    owner = {
+        m.variants[kind].sha256: (m.name, kind)
+        for m in models
+        for kind in ("tflite_float", "tflite_int8")
+    }
+    known = {sha: f"{name}_{kind.removeprefix('tflite_')}" for sha, (name, kind) in owner.items()}
+    root = config.root.resolve()
+    reports = ingest_reports(paths, known)
+
+    def rel(path: str) -> str:  # the results file names logs relative to the project
+        return _rel(Path(path), root)
+
+    runs: dict[str, list[dict]] = {m.name: [] for m in models}
+    logs = []
+    for report in reports:
+        for run in report.runs:
+            run["source"]["path"] = rel(run["source"]["path"])
+            for other in run["also_in"]:
+                other["path"] = rel(other["path"])
+            if run["model_known"]:
+                name, kind = owner[run["model_id"]]
+                runs[name].append({**run, "variant": kind})
+        logs.append(
+            {
+                "path": rel(report.path),
+                "n_boots": report.n_boots,
+                "n_records": report.n_records,
+                "n_runs": len(report.runs),
+                "n_runs_unknown_model": sum(not r["model_known"] for r in report.runs),
+                "problems": report.problems,
+            }
+        )
+    return [replace(m, device=runs[m.name]) for m in models], logs
+
+
 def collect(config: Config, progress: Progress | None = None) -> str:
     """Bring every model's results up to date, write results and pages; return a summary."""
     from tinyreport import site
@@ -241,6 +286,7 @@ def collect(config: Config, progress: Progress | None = None) -> str:
             rebuilt.append(p.name)
         models.append(result)
 
+    models, device_logs = attach_device_runs(config, models)
     results = Results(
         tinyreport_version=__version__,
         board=config.board,
@@ -251,6 +297,7 @@ def collect(config: Config, progress: Progress | None = None) -> str:
             n_test=config.dataset.n_test,
         ),
         models=models,
+        device_logs=device_logs,
     )
     results_path = config.path(config.output.results)
     write_atomic(results_path, dumps(results.to_dict()))
