@@ -261,3 +261,16 @@ def test_known_models_are_named_by_their_path_below_the_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(LogFormatError, match="No .tflite files in"):
         known_models_from([tmp_path / "empty"])
+
+
+def test_log_paths_lists_logs_in_name_order(tmp_path):
+    from tinyreport.serial.ingest import log_paths
+
+    (tmp_path / "b").mkdir()
+    for name in ("20261123T150102Z-ttyACM0.log", "b/20261122T090000Z-COM5.log", "notes.txt"):
+        (tmp_path / name).write_text("x")
+    assert log_paths(tmp_path) == [
+        tmp_path / "20261123T150102Z-ttyACM0.log",
+        tmp_path / "b" / "20261122T090000Z-COM5.log",
+    ]
+    assert log_paths(tmp_path / "missing") == []

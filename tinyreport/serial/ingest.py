@@ -410,6 +410,13 @@ def ingest_reports(paths: list[Path], known_models: Mapping[str, str]) -> list[L
     return reports
 
 
+def log_paths(logs_dir: Path) -> list[Path]:
+    """Return the capture logs in a folder (``*.log``, any depth), in name order; [] if none."""
+    if not logs_dir.is_dir():
+        return []
+    return sorted(p for p in logs_dir.rglob("*.log") if p.is_file())
+
+
 def ingest_logs(paths: list[Path], known_models: dict[str, str]) -> list[dict]:
     """Return the device runs found in the logs, JSON-ready, duplicates folded.
 
