@@ -274,3 +274,15 @@ def test_log_paths_lists_logs_in_name_order(tmp_path):
         tmp_path / "b" / "20261122T090000Z-COM5.log",
     ]
     assert log_paths(tmp_path / "missing") == []
+
+
+def test_a_firmware_error_outside_any_model_is_a_problem_of_the_boots_runs(tmp_path):
+    log = tmp_path / "e.log"
+    lines = SESSION.read_text().splitlines()
+    err = format_record("err", {"seq": 18, "stage": "other", "msg": "watchdog fed late"})
+    log.write_text("\n".join([*lines, err]) + "\n")
+    runs = ingest_logs([log], KNOWN)
+    assert (
+        f"{log}:30: the firmware reported an error (other): watchdog fed late"
+        in (runs[0]["problems"])
+    )

@@ -403,3 +403,13 @@ def test_unknown_record_type_is_skipped_but_its_seq_counts():
 
 def test_digit_runs_too_long_to_be_figures_are_ignored():
     assert parse_log(b"arena used: 123456789012345678901234567890 KB\n").records == []
+
+
+def test_time_units_are_converted_to_microseconds():
+    log = b"inference took 2 seconds\ninvoke: 1500 us\nlatency 3.5ms\nInference time: 7 ticks\n"
+    assert [r.fields for r in parse_log(log).records] == [
+        {"us": [2e6], "i": None},
+        {"us": [1500.0], "i": None},
+        {"us": [3500.0], "i": None},
+        {"ticks": [7], "i": None},
+    ]

@@ -299,6 +299,12 @@ def _build_run(
             }
 
     own = {id(r) for r in run.records}
+    for rec in by_kind.get("err", []):
+        if id(rec) not in own:  # an error of the firmware, not of one model
+            problems.append(
+                f"{path}:{rec.source.line}: the firmware reported an error "
+                f"({rec.fields.get('stage')}): {rec.fields.get('msg')}"
+            )
     errors = [
         {"stage": r.fields.get("stage"), "msg": r.fields.get("msg"), "offset": r.source.offset}
         for r in by_kind.get("err", [])

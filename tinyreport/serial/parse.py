@@ -26,7 +26,6 @@ FMT_PROFILER = "tflm-micro-profiler"
 FMT_BENCHMARK = "tflm-benchmark"
 FMT_LAB05 = "lab05"
 FMT_ESPDL = "esp-dl"
-FMT_ESPIDF = "esp-idf"
 FMT_TEXT = "text"
 
 # Confidence levels, most trusted first.
@@ -66,6 +65,7 @@ _TIME_UNITS_US = {
     "msec": 1000.0,
     "s": 1e6,
     "sec": 1e6,
+    "seconds": 1e6,
 }
 # TFLite builtin operators whose names have no underscore (the others are recognised by it).
 _SINGLE_WORD_OPS = frozenset(
@@ -74,7 +74,7 @@ _SINGLE_WORD_OPS = frozenset(
     "MINIMUM HARDSWISH PRELU FILL SHAPE SLICE SPLIT CAST FLOOR CEIL ROUND".split()
 )
 _BYTES_RE = r"(?P<num>" + _NUM + r")\s*(?P<unit>bytes|byte|KiB|KB|kB|kb|MiB|MB|B|K)\b"
-_TIME_RE = r"(?P<num>" + _NUM + r")\s*(?P<unit>µs|μs|usec|us|msec|ms|sec|s|ticks|cycles)\b"
+_TIME_RE = r"(?P<num>" + _NUM + r")\s*(?P<unit>µs|μs|usec|us|msec|ms|seconds|sec|s|ticks|cycles)\b"
 
 
 @dataclass(frozen=True)
