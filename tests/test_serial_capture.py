@@ -98,6 +98,7 @@ class FakeBoard:
         self.close_after = close_after
         self.opened = threading.Event()
         self.received_all = threading.Event()
+        self.stop = threading.Event()
         self.rng = random.Random(seed)
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -105,7 +106,7 @@ class FakeBoard:
         if not self.opened.wait(5):
             return
         pos = 0
-        while pos < len(self.data):
+        while pos < len(self.data) and not self.stop.is_set():
             size = self.rng.randint(1, 96)  # USB packets and printf calls of varied size
             os.write(self.master, self.data[pos : pos + size])
             pos += size
@@ -113,13 +114,15 @@ class FakeBoard:
         if self.close_after:
             self.received_all.wait(5)
             os.close(self.master)
+            self.master = -1
 
     def close(self) -> None:
+        self.stop.set()
+        self.opened.set()
+        self.thread.join(5)
         for fd in (self.master, self.slave):
-            try:
+            if fd >= 0:
                 os.close(fd)
-            except OSError:
-                pass
 
 
 @pytest.fixture
