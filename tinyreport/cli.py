@@ -97,6 +97,23 @@ def ingest(
     ingest_mod.check(reports, models_given=bool(model_paths), strict=strict)
 
 
+@cli.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--board", default="xiao-esp32s3", show_default=True, help="Target board id.")
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as a JSON document.")
+@click.option("--int8-only", is_flag=True, help="Refuse models that need float kernels.")
+def analyze(model: Path, board: str, as_json: bool, int8_only: bool) -> None:
+    """Compute a model's tensor arena and its SRAM/flash budget on a board."""
+    from tinyreport import analysis
+
+    click.echo(
+        analysis.report(
+            model, board, as_json=as_json, int8_only=int8_only, color=sys.stdout.isatty()
+        ),
+        nl=False,
+    )
+
+
 def main() -> None:
     """Run the CLI; turn tinyreport's own errors into one line and a non-zero exit."""
     try:

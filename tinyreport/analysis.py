@@ -1,0 +1,226 @@
+"""Analyse a .tflite file for a board: arena (host and target), per-op memory, budgets.
+
+`analyze()` returns the JSON document described in docs/reference/analysis.md; `render()` draws
+it as tables on a terminal. Neither imports TensorFlow or runs TFLM.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tinyreport.boards import load_board
+from tinyreport.budget import arena_with_margin, flash_budget, sram_budget
+from tinyreport.errors import ModelFileError
+from tinyreport.memory import HOST, PROFILES, ArenaPlan, plan_arena
+from tinyreport.tflite_reader import Model, read_model
+
+# Version of the document analyze() returns. 1: first version.
+FORMAT_VERSION = 1
+
+HOST_SOURCE = (
+    "tinyreport arena planner; equals tflite_micro's RecordingMicroAllocator "
+    "(Python wheel, 64-bit host) to the byte on the test graphs"
+)
+_TARGET_NAMES = {"esp32s3": "ESP32-S3", "ref32": "a 32-bit target (reference kernels)"}
+
+
+def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) -> dict:
+    """Read `path`, plan its arena for this host and for `board`, and budget the board."""
+    board_data = load_board(board)
+    model = read_model(Path(path))
+    if int8_only and not model.is_int8:
+        ops = sorted({op.op for op in model.float_operators})
+        raise ModelFileError(
+            f"{path} is a float model ({len(model.float_operators)} operators read or write "
+            f"float tensors, e.g. {ops[0]}); int8-only kernels cannot run it: convert it with "
+            "full-int8 quantization."
+        )
+    host = plan_arena(model, HOST)
+    target = plan_arena(model, PROFILES[board_data.arena_profile])
+    target_name = _TARGET_NAMES.get(target.profile, target.profile)
+    x = model.tensors[model.inputs[0]] if model.inputs else None
+    y = model.tensors[model.outputs[0]] if model.outputs else None
+    sram = sram_budget(
+        board_data,
+        target.total_bytes,
+        sum(model.tensors[i].n_bytes for i in model.inputs),
+        sum(model.tensors[i].n_bytes for i in model.outputs),
+    )
+    flash = flash_budget(board_data, model.file_bytes, model.op_types)
+    peak = target.peak_op
+    return {
+        "format": FORMAT_VERSION,
+        "model": _model_dict(model, x, y),
+        "board": board_data.to_dict(),
+        "arena": {
+            "host_bytes": host.total_bytes,
+            "head_bytes": host.head_bytes,
+            "tail_bytes": host.tail_bytes,
+            "target_bytes": target.total_bytes,
+            "reserve_bytes": arena_with_margin(target.total_bytes),
+            "host": {
+                **_plan_summary(host),
+                "provenance": "computed",
+                "source": HOST_SOURCE,
+                "label": "computed, equal to host TFLM"
+                if host.exact
+                else "computed; some operators are not modelled, the tail may be off",
+            },
+            "target": {
+                **_plan_summary(target),
+                "provenance": "computed",
+                "source": f"tinyreport arena planner, profile '{target.profile}'",
+                "label": f"computed for {target_name}, not yet confirmed by a device log",
+            },
+            "rules_of_thumb": _rules_of_thumb(model, target.total_bytes),
+        },
+        "peak_op": peak.to_dict() if peak else None,
+        "timeline": [m.to_dict() for m in target.timeline],
+        "ops": [_op_dict(model, op, target) for op in model.operators],
+        "budget": {"sram": sram.to_dict(), "flash": flash.to_dict()},
+    }
+
+
+def _model_dict(model: Model, x, y) -> dict:
+    return {
+        "path": model.path,
+        "file_bytes": model.file_bytes,
+        "n_operators": len(model.operators),
+        "n_tensors": len(model.tensors),
+        "param_bytes": model.param_bytes,
+        "n_macs": model.n_macs,
+        "int8": model.is_int8,
+        "input": x.to_dict() if x else None,
+        "output": y.to_dict() if y else None,
+        "op_types": list(model.op_types),
+        "resolver": list(model.resolver_methods),
+    }
+
+
+def _plan_summary(plan: ArenaPlan) -> dict:
+    return {
+        "profile": plan.profile,
+        "pointer_bytes": plan.pointer_bytes,
+        "total_bytes": plan.total_bytes,
+        "head_bytes": plan.head_bytes,
+        "tail_bytes": plan.tail_bytes,
+        "exact": plan.exact,
+        "unmodelled_ops": list(plan.unmodelled_ops),
+        "tail": plan.tail_by_kind(),
+        "scratch_bytes": sum(b.aligned_bytes for b in plan.head if b.kind == "scratch"),
+    }
+
+
+def _rules_of_thumb(model: Model, arena: int) -> list[dict]:
+    all_tensors = sum(t.n_bytes for t in model.tensors)
+    rules = [
+        ("2 x model size", 2 * model.file_bytes),
+        ("3 x model size", 3 * model.file_bytes),
+        ("sum of all tensors x 1.2", round(1.2 * all_tensors)),
+    ]
+    return [
+        {"rule": rule, "bytes": n, "x_target": round(n / arena, 1) if arena else None}
+        for rule, n in rules
+    ]
+
+
+def _op_dict(model: Model, op, plan: ArenaPlan) -> dict:
+    memory = plan.timeline[op.index]
+    return {
+        "index": op.index,
+        "op": op.op,
+        "inputs": [model.tensors[i].to_dict() for i in op.inputs if i >= 0],
+        "outputs": [model.tensors[i].to_dict() for i in op.outputs],
+        "param_bytes": op.param_bytes,
+        "n_macs": op.n_macs,
+        "live_bytes": memory.live_bytes,
+    }
+
+
+def _kib(n: int) -> str:
+    return f"{n:,} B ({n / 1024:.1f} KiB)"
+
+
+def render(doc: dict, console=None) -> None:
+    """Print the analysis as tables on a terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    model, arena = doc["model"], doc["arena"]
+    console.print(
+        f"[bold]{model['path']}[/bold]: {model['n_operators']} operators, "
+        f"{model['file_bytes']:,} bytes, {model['n_macs']:,} MACs, "
+        f"{'int8' if model['int8'] else 'float'} -> {doc['board']['name']}"
+    )
+    table = Table(title="Tensor arena")
+    for column in ("", "head", "tail", "total", "provenance"):
+        table.add_column(column, justify="right" if column in ("head", "tail", "total") else None)
+    for key, name in (("host", "host TFLM (64-bit)"), ("target", doc["board"]["id"])):
+        a = arena[key]
+        table.add_row(
+            name,
+            f"{a['head_bytes']:,}",
+            f"{a['tail_bytes']:,}",
+            f"{a['total_bytes']:,}",
+            a["label"],
+        )
+    console.print(table)
+    console.print(
+        f"Reserve in firmware: {_kib(arena['reserve_bytes'])} (margin policy: +10 %, min 1 KiB)"
+    )
+    peak = doc["peak_op"]
+    if peak:
+        console.print(
+            f"Peak at op {peak['index']} {peak['op']}: {peak['live_bytes']:,} live bytes "
+            f"({', '.join(peak['live'][:4])}{'…' if len(peak['live']) > 4 else ''})"
+        )
+    ops = Table(title="Operators")
+    for column in ("#", "op", "output", "dtype", "params", "MACs", "live"):
+        ops.add_column(
+            column, justify="right" if column in ("#", "params", "MACs", "live") else None
+        )
+    for op in doc["ops"]:
+        out = op["outputs"][0] if op["outputs"] else {"shape": [], "dtype": ""}
+        ops.add_row(
+            str(op["index"]),
+            op["op"],
+            "x".join(str(d) for d in out["shape"]),
+            out["dtype"],
+            f"{op['param_bytes']:,}",
+            f"{op['n_macs']:,}",
+            f"{op['live_bytes']:,}",
+        )
+    console.print(ops)
+    for memory in ("sram", "flash"):
+        b = doc["budget"][memory]
+        t = Table(title=f"{memory.upper()} budget: {b['verdict']}")
+        t.add_column("")
+        t.add_column("bytes", justify="right")
+        t.add_column("basis")
+        for line in b["lines"]:
+            t.add_row(line["what"], f"{line['bytes']:,}", line["basis"])
+        t.add_row("[bold]demand[/bold]", f"{b['demand_bytes']:,}", "")
+        t.add_row("available", f"{b['capacity_bytes']:,}", b["capacity_basis"])
+        t.add_row("headroom", f"{b['headroom_bytes']:,} ({b['pc_headroom']:.1f} %)", "")
+        console.print(t)
+        if b["note"]:
+            console.print(b["note"])
+
+
+def report(
+    path: Path, board: str, *, as_json: bool = False, int8_only: bool = False, color: bool = False
+) -> str:
+    """Analyse `path` and return the text `tinyreport analyze` prints (JSON or tables)."""
+    doc = analyze(Path(path), board, int8_only=int8_only)
+    if as_json:
+        import json
+
+        return json.dumps(doc, indent=2) + "\n"
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    render(doc, Console(file=buffer, force_terminal=color, width=110, highlight=False))
+    return buffer.getvalue()
