@@ -413,3 +413,16 @@ def test_time_units_are_converted_to_microseconds():
         {"us": [3500.0], "i": None},
         {"ticks": [7], "i": None},
     ]
+
+
+def test_a_log_line_from_another_task_inside_a_record_rejects_it():
+    lines = _session("00000001")
+    extra = format_record("warmup", {"seq": 3, "id": CNN, "n": 2})
+    after = format_record("warmup", {"seq": 4, "id": CNN, "n": 2})
+    torn = extra[:70] + "\x1b[0;33mW (1532) wifi: beacon timeout\x1b[0m\n" + extra[70:]
+    parsed = parse_log("\n".join([*lines, torn, after]).encode())
+    assert [r.fields["seq"] for r in parsed.records] == [0, 1, 2, 4]
+    assert [p.message for p in parsed.problems] == [
+        "rejected a record: incomplete or malformed record (cut line?)",
+        "1 record(s) lost before this line (seq 2 -> 4)",
+    ]
