@@ -331,7 +331,11 @@ def test_cli_capture_then_ingest(board_factory, tmp_path, monkeypatch, capsys):
     except SystemExit as exc:
         code = exc.code
     assert code == 0
-    stdout = capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"Capturing {board.port} into {out} until the end-of-run record (at most 10 s).\n"
+    )
+    stdout = captured.out
     assert f"Saved {len(sent)} bytes to {out}; stopped because the end-of-run record arrived." in (
         stdout
     )

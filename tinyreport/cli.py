@@ -66,8 +66,26 @@ def capture(
 
     path = out or capture_mod.default_log_path(Path("benchmarks/logs"), port)
     echo = None if quiet else (lambda chunk: click.echo(chunk, nl=False, err=True))
+    limit = "" if seconds is None else f"{seconds:g} s"
+    until = {
+        (True, True): f"the end-of-run record (at most {limit})",
+        (True, False): "the end-of-run record or Ctrl-C",
+        (False, True): f"{limit} have passed or Ctrl-C",
+        (False, False): "Ctrl-C",
+    }[(until_done, seconds is not None)]
+
+    def started() -> None:
+        click.echo(f"Capturing {port} into {path} until {until}.", err=True)
+
     result = capture_mod.capture(
-        port, path, baud=baud, until_done=until_done, seconds=seconds, reset=reset, on_data=echo
+        port,
+        path,
+        baud=baud,
+        until_done=until_done,
+        seconds=seconds,
+        reset=reset,
+        on_data=echo,
+        on_start=started,
     )
     click.echo(capture_mod.describe(result))
 

@@ -132,6 +132,7 @@ def capture(
     seconds: float | None = None,
     reset: bool = False,
     on_data: Callable[[bytes], None] | None = None,
+    on_start: Callable[[], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> CaptureResult:
     """Copy what the port sends into ``out`` until done, time is up, or Ctrl-C.
@@ -150,6 +151,8 @@ def capture(
     stopped = "interrupted"
     try:
         with open(out, "xb") as log:
+            if on_start is not None:
+                on_start()
             if reset:
                 reset_message = reset_board(ser)
                 reset_ok = reset_message is None
