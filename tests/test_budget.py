@@ -1,0 +1,134 @@
+"""Boards and budgets: data files load with sources, margins and verdicts follow the policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from tinyreport.boards import board_ids, load_board
+from tinyreport.budget import (
+    Budget,
+    BudgetLine,
+    arena_with_margin,
+    flash_budget,
+    sram_budget,
+    verdict,
+)
+from tinyreport.errors import ConfigError
+
+BOARDS = ["arduino-nano-33-ble", "esp32", "raspberry-pi-pico", "stm32f4", "xiao-esp32s3"]
+
+
+def test_bundled_boards():
+    assert board_ids() == BOARDS
+
+
+@pytest.mark.parametrize("board_id", BOARDS)
+def test_every_board_loads_and_cites_its_memories(board_id):
+    board = load_board(board_id)
+    assert board.usable_sram_bytes < board.sram_bytes
+    assert board.app_partition_bytes <= board.flash_bytes
+    for key in ("sram_bytes", "flash_bytes", "app_partition_bytes"):
+        assert board.source(key) and not board.is_estimate(key), key
+
+
+def test_xiao_esp32s3_facts():
+    board = load_board("xiao-esp32s3")
+    assert (board.sram_bytes, board.psram_bytes, board.flash_bytes) == (512 << 10, 8 << 20, 8 << 20)
+    assert board.app_partition_bytes == 0x330000
+    assert board.cpu_mhz == 240
+    assert board.arena_profile == "esp32s3"
+    assert board.is_estimate("usable_sram_bytes")
+
+
+def test_unknown_board_names_the_known_ones():
+    with pytest.raises(ConfigError, match="Unknown board 'uno'; choose one of: arduino-nano"):
+        load_board("uno")
+
+
+@pytest.mark.parametrize(
+    ("arena", "confirmed", "reserved"),
+    [
+        (4380, False, 6144),  # +1 KiB minimum margin -> 5404 -> 6 KiB
+        (29144, False, 32768),  # +10 % = 2915 -> 32059 -> 32 KiB
+        (4380, True, 5120),  # confirmed: only rounded up to a whole KiB
+        (10240, True, 10240),
+    ],
+)
+def test_arena_margin_policy(arena, confirmed, reserved):
+    assert arena_with_margin(arena, confirmed) == reserved
+
+
+@pytest.mark.parametrize(
+    ("demand", "capacity", "expected"),
+    [(100, 1000, "OK"), (900, 1000, "OK"), (901, 1000, "TIGHT"), (1000, 1000, "TIGHT"),
+     (1001, 1000, "EXCEEDED")],
+)  # fmt: skip
+def test_verdict_thresholds(demand, capacity, expected):
+    assert verdict(demand, capacity) == expected
+
+
+def test_budget_arithmetic():
+    b = Budget("sram", 1000, "x", (BudgetLine("a", 300, "computed"), BudgetLine("b", 450, "e")))
+    assert (b.demand_bytes, b.headroom_bytes, b.pc_headroom, b.verdict) == (750, 250, 25.0, "OK")
+    assert b.to_dict()["lines"][1] == {"what": "b", "bytes": 450, "basis": "e"}
+
+
+def test_sram_budget_for_the_int8_mlp_on_the_xiao():
+    board = load_board("xiao-esp32s3")
+    b = sram_budget(board, 4380, 784, 10)
+    lines = {line.what.split(" (")[0]: line.n_bytes for line in b.lines}
+    assert lines == {
+        "tensor arena": 6144,
+        "input buffer": 784,
+        "output buffer": 10,
+        "stack": 8192,
+        "system / RTOS objects": 16384,
+    }
+    assert b.demand_bytes == 6144 + 784 + 10 + 8192 + 16384
+    assert b.headroom_bytes == 327680 - b.demand_bytes
+    assert b.verdict == "OK"
+    assert "keep it there" in b.note
+
+
+def test_wifi_and_ble_lines_are_added_on_request():
+    board = load_board("xiao-esp32s3")
+    plain = sram_budget(board, 4380, 784, 10)
+    radio = sram_budget(board, 4380, 784, 10, wifi=True, ble=True)
+    assert radio.demand_bytes - plain.demand_bytes == board.wifi_bytes + board.ble_bytes
+
+
+def test_an_arena_too_big_for_sram_points_at_psram():
+    board = load_board("xiao-esp32s3")
+    b = sram_budget(board, 400_000, 784, 10)
+    assert b.verdict == "EXCEEDED"
+    assert b.headroom_bytes < 0
+    assert "could live in the 8 MiB PSRAM" in b.note
+    assert "(OK)" in b.note  # without the arena the rest fits
+
+
+def test_board_without_psram_says_so():
+    b = sram_budget(load_board("stm32f4"), 400_000, 784, 10)
+    assert b.verdict == "EXCEEDED"
+    assert "no PSRAM" in b.note
+
+
+def test_flash_budget_lines_and_unknown_kernels():
+    board = load_board("xiao-esp32s3")
+    b = flash_budget(board, 118_344, ("FULLY_CONNECTED", "SOFTMAX", "TANH"))
+    whats = [line.what for line in b.lines]
+    assert whats == [
+        "model (.tflite as a C array)",
+        "TFLM runtime core",
+        "kernel FULLY_CONNECTED",
+        "kernel SOFTMAX",
+        "kernel TANH",
+        "application and framework",
+    ]
+    assert b.lines[4].basis == "estimated (no measurement)"
+    assert b.capacity_bytes == 0x330000
+    assert b.verdict == "OK"
+
+
+def test_model_larger_than_the_partition():
+    b = flash_budget(load_board("raspberry-pi-pico"), 3_000_000, ("FULLY_CONNECTED",))
+    assert b.verdict == "EXCEEDED"
