@@ -289,3 +289,23 @@ def test_a_firmware_error_outside_any_model_is_a_problem_of_the_boots_runs(tmp_p
         f"{log}:30: the firmware reported an error (other): watchdog fed late"
         in (runs[0]["problems"])
     )
+
+
+def test_old_format_lines_inside_a_protocol_run_join_it_without_overriding(tmp_path):
+    lines = SESSION.read_text().splitlines()
+    at_ops = next(i for i, line in enumerate(lines) if line.startswith("@TR1 op "))
+    extra = [
+        "[RecordingMicroAllocator] Arena allocation total 99999 bytes",
+        "[RecordingMicroAllocator] Arena allocation head 12544 bytes",
+        "CONV_2D took 218834 ticks (0 ms).",
+    ]
+    log = tmp_path / "mixed.log"
+    log.write_text("\n".join(lines[:at_ops] + extra + lines[at_ops:]) + "\n")
+    runs = ingest_logs([log], KNOWN)
+    assert len(runs) == 2  # no extra anonymous run
+    cnn = runs[0]
+    assert cnn["arena"]["used_bytes"] == 21452  # the firmware's record, not the old line
+    assert cnn["arena"]["head_bytes"] == 12544  # what only the old format says is kept
+    assert [o["op"] for o in cnn["ops"]] == ["CONV_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX"]
+    assert cnn["source"]["formats"] == ["tflm-recording-allocator", "tinyreport"]
+    assert cnn["source"]["confidence"] == "medium"

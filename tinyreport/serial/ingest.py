@@ -121,6 +121,11 @@ def _split_runs(boot: Boot) -> tuple[list[_Run], list[Record]]:
                 previous = run
             run.add(rec)
             continue
+        # Old-format lines printed during a protocol model's run belong to it (e.g. the
+        # firmware also calls MicroProfiler::Log()).
+        if previous is not None and not previous.finished and rec.kind != "model_name":
+            previous.add(rec)
+            continue
         # Old formats name no model id: a model name starts a run, else one run takes all.
         if rec.kind == "model_name":
             legacy_current = run_for("name:" + str(rec.fields["name"]), None, None)
@@ -154,11 +159,15 @@ def _build_run(
     boot_problems: list[str],
 ) -> dict:
     records = sorted(run.records + wide, key=lambda r: (r.source.offset, r.source.line))
+    protocol_run = any(r.source.fmt == FMT_TINYREPORT for r in run.records)
+    if protocol_run:
+        # Where the firmware's own records say something, old-format lines do not override it.
+        ours = {r.kind for r in records if r.source.fmt == FMT_TINYREPORT}
+        records = [r for r in records if r.source.fmt == FMT_TINYREPORT or r.kind not in ours]
     by_kind: dict[str, list[Record]] = {}
     for rec in records:
         by_kind.setdefault(rec.kind, []).append(rec)
     problems = list(boot_problems)
-    protocol_run = any(r.source.fmt == FMT_TINYREPORT for r in run.records)
 
     board = None
     boot_recs = [r for r in by_kind.get("boot", []) if r.source.fmt == FMT_TINYREPORT]
