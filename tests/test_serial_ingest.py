@@ -309,3 +309,55 @@ def test_old_format_lines_inside_a_protocol_run_join_it_without_overriding(tmp_p
     assert [o["op"] for o in cnn["ops"]] == ["CONV_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX"]
     assert cnn["source"]["formats"] == ["tflm-recording-allocator", "tinyreport"]
     assert cnn["source"]["confidence"] == "medium"
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tinyreport.serial.ingest import runs_from_log  # noqa: E402
+from tinyreport.serial.parse import parse_log  # noqa: E402
+from tinyreport.serial.protocol import RECORD_TYPES  # noqa: E402
+
+_VALUES = {
+    "int": st.integers(-5, 10**7),
+    "float": st.floats(-1e6, 1e6, allow_nan=False),
+    "bool": st.booleans(),
+    "hex64": st.sampled_from([CNN, MLP]),
+    "hex8": st.sampled_from(["00000001", "deadbeef"]),
+    "ints": st.lists(st.integers(0, 10**6), min_size=1, max_size=5),
+    "str": st.text(max_size=12),
+}
+
+
+@st.composite
+def _any_record(draw):
+    spec = draw(st.sampled_from(list(RECORD_TYPES.values())))
+    fields = {}
+    for key, fspec in spec.fields.items():
+        if fspec.required or draw(st.booleans()):
+            strategy = (
+                st.sampled_from(fspec.choices) if fspec.kind == "enum" else _VALUES[fspec.kind]
+            )
+            fields[key] = draw(strategy)
+    return spec.name, fields
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_any_record() | st.sampled_from(["ESP-ROM:esp32s3-20210327", "junk"]), max_size=25))
+def test_ingest_never_raises_on_any_sequence_of_valid_records(items):
+    lines = []
+    for seq, item in enumerate(items):  # in order, so that few records are dropped as repeats
+        if isinstance(item, str):
+            lines.append(item)
+        else:
+            lines.append(format_record(item[0], {**item[1], "seq": seq}))
+    report = runs_from_log(parse_log("\n".join(lines).encode(), "p.log"), KNOWN)
+    json.dumps(report.runs)
+    for run in report.runs:
+        assert run["status"] in ("ok", "alloc_failed", "error", "incomplete", "unknown")
+        if run["latency"] and run["latency"]["from"] == "samples":
+            assert (
+                run["latency"]["min_us"] <= run["latency"]["median_us"] <= run["latency"]["max_us"]
+            )
