@@ -361,3 +361,49 @@ def test_ingest_never_raises_on_any_sequence_of_valid_records(items):
             assert (
                 run["latency"]["min_us"] <= run["latency"]["median_us"] <= run["latency"]["max_us"]
             )
+
+
+def test_device_summary_when_no_samples_are_printed(tmp_path):
+    lines = [
+        format_record(
+            "model", {"seq": 0, "id": CNN, "name": "cnn_int8", "arena_given_bytes": 65536}
+        ),
+        format_record(
+            "latsum",
+            {
+                "seq": 1,
+                "id": CNN,
+                "n": 100,
+                "mean_us": 1841.5,
+                "min_us": 1830,
+                "max_us": 1990,
+                "median_us": 1840,
+            },
+        ),
+        format_record("done", {"seq": 2, "n_models": 1, "n_ok": 1}),
+    ]
+    log = tmp_path / "s.log"
+    log.write_text("\n".join(lines) + "\n")
+    [run] = ingest_logs([log], KNOWN)
+    assert run["latency"] == {
+        "from": "device-summary",
+        "n": 100,
+        "mean_us": 1841.5,
+        "median_us": 1840.0,
+        "p90_us": None,
+        "p99_us": None,
+        "min_us": 1830.0,
+        "max_us": 1990.0,
+        "std_us": None,
+    }
+    assert run["samples_us"] == []
+    assert run["status"] == "ok"
+    assert run["problems"] == []
+
+
+def test_ticks_are_kept_as_ticks(tmp_path):
+    log = tmp_path / "t.log"
+    log.write_text("Inference time: 5120 ticks\nInference time: 5090 ticks\n")
+    [run] = ingest_logs([log], {})
+    assert run["latency"] == {"from": "ticks", "n": 2, "ticks": [5120, 5090]}
+    assert run["samples_us"] == []
