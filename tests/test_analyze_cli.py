@@ -128,6 +128,10 @@ def test_json_document_on_the_mnist_models(key):
     assert sram["lines"][0]["bytes"] == arena["reserve_bytes"]
     assert sram["verdict"] == "OK"  # a few KiB of arena on a 320 KiB heap
     assert doc["budget"]["flash"]["lines"][0]["bytes"] == doc["model"]["file_bytes"]
+    # The per-board section agrees with the main one for the chosen board.
+    xiao = doc["boards"]["xiao-esp32s3"]
+    assert (xiao["arena_bytes"], xiao["budget"]) == (arena["target_bytes"], doc["budget"])
+    assert doc["boards"]["stm32f4"]["profile"] == "ref32"
 
 
 @pytest.mark.slow

@@ -78,7 +78,35 @@ def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) ->
         "timeline": [m.to_dict() for m in target.timeline],
         "ops": [_op_dict(model, op, target) for op in model.operators],
         "budget": {"sram": sram.to_dict(), "flash": flash.to_dict()},
+        "boards": _all_boards(model),
     }
+
+
+def _all_boards(model: Model) -> dict:
+    """Arena and budgets on every bundled board, for comparison pages."""
+    from tinyreport.boards import board_ids
+
+    plans: dict[str, ArenaPlan] = {}
+    inputs = sum(model.tensors[i].n_bytes for i in model.inputs)
+    outputs = sum(model.tensors[i].n_bytes for i in model.outputs)
+    boards = {}
+    for board_id in board_ids():
+        b = load_board(board_id)
+        if b.arena_profile not in plans:
+            plans[b.arena_profile] = plan_arena(model, PROFILES[b.arena_profile])
+        plan = plans[b.arena_profile]
+        name = _TARGET_NAMES.get(plan.profile, plan.profile)
+        boards[board_id] = {
+            "arena_bytes": plan.total_bytes,
+            "profile": plan.profile,
+            "label": f"computed for {name}, not yet confirmed by a device log"
+            + ("" if plan.profile == "esp32s3" else f"; {b.kernels}"),
+            "budget": {
+                "sram": sram_budget(b, plan.total_bytes, inputs, outputs).to_dict(),
+                "flash": flash_budget(b, model.file_bytes, model.op_types).to_dict(),
+            },
+        }
+    return boards
 
 
 def _model_dict(model: Model, x, y) -> dict:
