@@ -99,9 +99,15 @@ def test_a_whole_record_after_a_cut_one_on_the_same_line_is_kept():
 def test_reference_page_documents_every_record_type_and_field():
     text = DOC.read_text()
     for spec in protocol.RECORD_TYPES.values():
-        assert f"### `{spec.name}`" in text
-        for key in spec.fields:
-            assert f"| `{key}` |" in text, (spec.name, key)
+        section = text.split(f"### `{spec.name}`\n", 1)[1].split("\n#", 1)[0]
+        assert spec.doc in section
+        for key, field in spec.fields.items():
+            kind = field.kind
+            if field.choices:
+                kind = "enum: " + ", ".join(f"`{c}`" for c in field.choices)
+            required = "yes" if field.required else "no"
+            row = f"| `{key}` | {kind} | {required} | {field.doc} |"
+            assert row in section, row
 
 
 def test_reference_page_example_session_parses_cleanly():

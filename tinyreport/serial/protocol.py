@@ -219,7 +219,7 @@ RECORD_TYPES: dict[str, RecordSpec] = {
             {
                 "seq": _SEQ,
                 "n_models": _req("int", "Models attempted."),
-                "n_ok": _req("int", "Models that ran to the end without an err record."),
+                "n_ok": _opt("int", "Models that ran to the end without an err record."),
             },
         ),
     )
