@@ -134,6 +134,23 @@ def _pooling_odd():
     return keras.Model(x, y, name="pooling_odd")
 
 
+def _elementwise():
+    """Padding, sigmoid and tanh branches multiplied and subtracted, global max pooling."""
+    import keras
+    from keras import layers
+
+    x = keras.Input((10, 9, 3))
+    h = layers.ZeroPadding2D(1)(x)
+    h = layers.Conv2D(4, 3)(h)
+    a = layers.Activation("sigmoid")(h)
+    b = layers.Activation("tanh")(h)
+    m = layers.Multiply()([a, b])
+    d = layers.Subtract()([m, h])
+    g = layers.GlobalMaxPooling2D()(d)
+    y = layers.Dense(3)(g)
+    return keras.Model(x, y, name="elementwise")
+
+
 BUILDERS: dict[str, Callable] = {
     "mnist_mlp": _mnist_mlp,
     "mnist_cnn": _mnist_cnn,
@@ -142,6 +159,7 @@ BUILDERS: dict[str, Callable] = {
     "depthwise": _depthwise,
     "conv1d": _conv1d,
     "pooling_odd": _pooling_odd,
+    "elementwise": _elementwise,
 }
 
 
@@ -174,8 +192,24 @@ def convert(model, int8: bool) -> bytes:
     return converter.convert()
 
 
+def convert_float_io(model) -> bytes:
+    """int8 weights and activations but float input and output (QUANTIZE/DEQUANTIZE ops)."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    rng = np.random.default_rng(SEED)
+    shape = (1, *model.input_shape[1:])
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: (
+        [rng.uniform(-1, 1, shape).astype(np.float32)] for _ in range(N_CALIBRATION)
+    )
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return converter.convert()
+
+
 def build_all(out_dir: Path, names: list[str] | None = None) -> dict[str, Path]:
-    """Write `<name>_float.tflite` and `<name>_int8.tflite` for each graph; return the paths."""
+    """Write `<name>_float.tflite` and `<name>_int8.tflite` for each graph, plus
+    `mnist_mlp_floatio.tflite`; return the paths."""
     import keras
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -188,6 +222,10 @@ def build_all(out_dir: Path, names: list[str] | None = None) -> dict[str, Path]:
             path = out_dir / f"{name}_{kind}.tflite"
             path.write_bytes(convert(model, int8=kind == "int8"))
             paths[f"{name}_{kind}"] = path
+        if name == "mnist_mlp":
+            path = out_dir / f"{name}_floatio.tflite"
+            path.write_bytes(convert_float_io(model))
+            paths[f"{name}_floatio"] = path
     return paths
 
 

@@ -18,7 +18,7 @@ from tinyreport.memory import (
 )
 from tinyreport.tflite_reader import read_model
 
-KEYS = [f"{name}_{kind}" for name in BUILDERS for kind in ("float", "int8")]
+KEYS = [f"{name}_{kind}" for name in BUILDERS for kind in ("float", "int8")] + ["mnist_mlp_floatio"]
 
 # arena_used_bytes() of a plain tflite::MicroInterpreter from tflite-micro commit 90b983c
 # (Aug 2026) built with `make ... CXX_TOOL='g++ -m32' CC_TOOL='gcc -m32' BUILD_TYPE=release
@@ -40,6 +40,9 @@ I386 = {
     "conv1d_int8": (544, 1676, 2220),
     "pooling_odd_float": (5488, 1320, 6808),
     "pooling_odd_int8": (1376, 1708, 3084),
+    "elementwise_float": (5760, 1016, 6776),
+    "elementwise_int8": (1472, 1084, 2556),
+    "mnist_mlp_floatio": (3920, 2920, 6840),
 }
 
 

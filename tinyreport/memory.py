@@ -73,13 +73,15 @@ def _profile_tables() -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[
     op_data_64 = {
         "CONV_2D": 80, "DEPTHWISE_CONV_2D": 80, "FULLY_CONNECTED": 72, "SOFTMAX": 80,
         "AVERAGE_POOL_2D": 32, "MAX_POOL_2D": 32, "ADD": 60, "CONCATENATION": 80,
-        "MEAN": 44, "STRIDED_SLICE": 84,
+        "MEAN": 44, "STRIDED_SLICE": 84, "LOGISTIC": 16, "TANH": 16, "MUL": 36, "SUB": 52,
+        "REDUCE_MAX": 44, "QUANTIZE": 32, "DEQUANTIZE": 32, "SUM": 44, "REDUCE_MIN": 44,
     }  # fmt: skip
     # The same for the i386 build (-m32) of tflite-micro 90b983c, plain MicroInterpreter.
     op_data_32 = {
         "CONV_2D": 56, "DEPTHWISE_CONV_2D": 56, "FULLY_CONNECTED": 48, "SOFTMAX": 56,
         "AVERAGE_POOL_2D": 32, "MAX_POOL_2D": 32, "ADD": 60, "CONCATENATION": 24,
-        "MEAN": 44, "STRIDED_SLICE": 84,
+        "MEAN": 44, "STRIDED_SLICE": 84, "LOGISTIC": 16, "TANH": 16, "MUL": 36, "SUB": 52,
+        "REDUCE_MAX": 44, "QUANTIZE": 24, "DEQUANTIZE": 24, "SUM": 44, "REDUCE_MIN": 44,
     }  # fmt: skip
     return builtin, op_data_64, op_data_32
 
@@ -269,7 +271,8 @@ _EXACT_OPS = frozenset(
     {
         "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX", "AVERAGE_POOL_2D",
         "MAX_POOL_2D", "ADD", "CONCATENATION", "MEAN", "RESHAPE", "SHAPE", "STRIDED_SLICE",
-        "PACK", "EXPAND_DIMS",
+        "PACK", "EXPAND_DIMS", "LOGISTIC", "TANH", "MUL", "SUB", "REDUCE_MAX", "QUANTIZE",
+        "DEQUANTIZE",
     }
 )  # fmt: skip
 
