@@ -151,7 +151,7 @@ def test_results_are_reproducible_from_scratch(project, tmp_path):
         assert (other / "docs" / rel).read_bytes() == (project / "docs" / rel).read_bytes()
 
 
-def _session(model_id: str) -> str:
+def _session(model_id: str, run: str = "0badc0de") -> str:
     from tinyreport.serial.protocol import format_record as rec
 
     lines = [
@@ -161,7 +161,7 @@ def _session(model_id: str) -> str:
             "boot",
             {
                 "seq": 0,
-                "run": "0badc0de",
+                "run": run,
                 "chip": "esp32s3",
                 "cores": 2,
                 "cpu_mhz": 240,
@@ -194,9 +194,7 @@ def test_device_log_attaches_to_the_model_it_ran(project):
     model_id = mlp["variants"]["tflite_int8"]["sha256"]
     logs = project / "benchmarks" / "logs"
     logs.mkdir(parents=True)
-    (logs / "board.log").write_text(
-        _session(model_id) + _session("ab" * 32).replace("0badc0de", "0badc0df")
-    )
+    (logs / "board.log").write_text(_session(model_id) + _session("ab" * 32, run="0badc0df"))
     try:
         proc = tinyreport(project, "collect")
         assert proc.returncode == 0, proc.stderr
@@ -214,6 +212,7 @@ def test_device_log_attaches_to_the_model_it_ran(project):
         (log,) = data["device_logs"]
         assert log["path"] == "benchmarks/logs/board.log"
         assert log["n_runs"] == 2 and log["n_runs_unknown_model"] == 1
+        assert log["n_boots"] == 2 and log["problems"] == []
     finally:
         (logs / "board.log").unlink()
         logs.rmdir()
