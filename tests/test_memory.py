@@ -192,3 +192,22 @@ def test_greedy_never_overlaps_live_buffers(specs):
 @pytest.mark.parametrize(("n", "aligned"), [(0, 0), (1, 16), (16, 16), (17, 32), (784, 784)])
 def test_align_up(n, aligned):
     assert align_up(n) == aligned
+
+
+@pytest.mark.slow
+def test_offline_plan_makes_the_plan_inexact(tmp_path):
+    from graphs import with_model
+
+    from tinyreport.tflite_reader import schema
+
+    def add_offline_plan(m):
+        entry = schema().MetadataT()
+        entry.name = "OfflineMemoryAllocation"
+        entry.buffer = 0
+        m.metadata = [*(m.metadata or []), entry]
+
+    path = with_model(built()["mnist_mlp_int8"], tmp_path / "offline.tflite", add_offline_plan)
+    plan = plan_arena(read_model(path), HOST)
+    assert not plan.exact
+    assert plan.caveats == ("the file carries an offline memory plan, which TFLM follows instead",)
+    assert plan_arena(read_model(built()["mnist_mlp_int8"]), HOST).caveats == ()

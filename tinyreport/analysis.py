@@ -70,7 +70,8 @@ def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) ->
                 **_plan_summary(target),
                 "provenance": "computed",
                 "source": f"tinyreport arena planner, profile '{target.profile}'",
-                "label": f"computed for {target_name}, not yet confirmed by a device log",
+                "label": f"computed for {target_name}, not yet confirmed by a device log"
+                + ("" if target.exact else "; the tail is approximate (see unmodelled_ops)"),
             },
             "rules_of_thumb": _rules_of_thumb(model, target.total_bytes),
         },
@@ -134,6 +135,7 @@ def _plan_summary(plan: ArenaPlan) -> dict:
         "tail_bytes": plan.tail_bytes,
         "exact": plan.exact,
         "unmodelled_ops": list(plan.unmodelled_ops),
+        "caveats": list(plan.caveats),
         "tail": plan.tail_by_kind(),
         "scratch_bytes": sum(b.aligned_bytes for b in plan.head if b.kind == "scratch"),
     }

@@ -363,6 +363,7 @@ class ArenaPlan:
     tail: tuple[TailItem, ...]
     timeline: tuple[OpMemory, ...]
     unmodelled_ops: tuple[str, ...] = field(default=())
+    caveats: tuple[str, ...] = field(default=())  # model features the planner does not follow
 
     @property
     def head_bytes(self) -> int:
@@ -381,8 +382,8 @@ class ArenaPlan:
 
     @property
     def exact(self) -> bool:
-        """True when every operator's allocations are modelled."""
-        return not self.unmodelled_ops
+        """True when every operator's allocations are modelled and no caveat applies."""
+        return not self.unmodelled_ops and not self.caveats
 
     @property
     def peak_op(self) -> OpMemory | None:
@@ -504,7 +505,22 @@ def plan_arena(model: Model, profile: Profile = HOST) -> ArenaPlan:
         tail=_tail(model, profile, n_scratch),
         timeline=_timeline(model, head),
         unmodelled_ops=tuple(sorted({op.op for op in model.operators} - _EXACT_OPS)),
+        caveats=_caveats(model),
     )
+
+
+def _caveats(model: Model) -> tuple[str, ...]:
+    """What in the file makes TFLM plan differently from what tinyreport reproduces."""
+    caveats = []
+    if model.n_subgraphs > 1:
+        caveats.append(f"{model.n_subgraphs} subgraphs: only the main subgraph is planned")
+    if model.has_offline_plan:
+        caveats.append("the file carries an offline memory plan, which TFLM follows instead")
+    if model.has_compression_metadata:
+        caveats.append("compressed tensors: their decompression buffers are not modelled")
+    if any(t.is_variable for t in model.tensors):
+        caveats.append("variable tensors: modelled in the tail but not checked against TFLM")
+    return tuple(caveats)
 
 
 def _tail(model: Model, profile: Profile, n_scratch: int) -> tuple[TailItem, ...]:
