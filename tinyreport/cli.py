@@ -132,6 +132,37 @@ def analyze(model: Path, board: str, as_json: bool, int8_only: bool) -> None:
     )
 
 
+@cli.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("tinyreport.toml"),
+    show_default=True,
+    help="Configuration file.",
+)
+@click.option(
+    "--vectors",
+    "n_vectors",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Test vectors per model: the first K test images and the host TFLM's outputs.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write (default: firmware/main/generated next to the configuration).",
+)
+def firmware(config_path: Path, n_vectors: int, out: Path | None) -> None:
+    """Write the firmware's generated sources for the models in the results file."""
+    from tinyreport import firmware as firmware_mod
+    from tinyreport.config import load_config
+
+    config = load_config(config_path)
+    click.echo(firmware_mod.generate(config, n_vectors=n_vectors, out=out))
+
+
 def main() -> None:
     """Run the CLI; turn tinyreport's own errors into one line and a non-zero exit."""
     try:
