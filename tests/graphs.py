@@ -7,6 +7,8 @@ full int8 (int8 input and output), as tinyreport's own converter does.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from collections.abc import Callable
 from functools import cache
@@ -231,8 +233,14 @@ def build_all(out_dir: Path, names: list[str] | None = None) -> dict[str, Path]:
 
 @cache
 def built() -> dict[str, Path]:
-    """Build every graph once per test session into a temporary directory."""
-    return build_all(Path(tempfile.mkdtemp(prefix="tinyreport-graphs-")))
+    """Build every graph once per test session into a temporary directory (removed at exit).
+
+    A cached function rather than a pytest fixture: several test modules import it, and a
+    session fixture imported into each module would be built once per module.
+    """
+    out = Path(tempfile.mkdtemp(prefix="tinyreport-graphs-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
+    return build_all(out)
 
 
 @cache
