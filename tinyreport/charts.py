@@ -1,17 +1,24 @@
-"""Results -> Plotly figure specs (plain dicts, so no plotly import is needed). Pure."""
+"""Results -> Plotly figure specs (plain dicts, so no plotly import is needed). Pure.
+
+Every figure carries a `provenance` list next to `data` and `layout`: one sentence per source of
+its numbers. The page shows it under the chart; Plotly never sees it.
+"""
 
 from __future__ import annotations
 
 from tinyreport.results import VARIANT_TITLES, VARIANTS, ModelResult, Results
 
 KB = 1024
+TFLITE = ("tflite_float", "tflite_int8")
+VERDICT_COLOURS = {"OK": "#2e7d32", "TIGHT": "#f9a825", "EXCEEDED": "#c62828"}
 
 
-def _figure(data: list[dict], title: str, **layout) -> dict:
+def _figure(data: list[dict], title: str, provenance: list[str], **layout) -> dict:
     return {
         "data": data,
         "layout": {"title": {"text": title}, "margin": {"t": 50, "r": 20, "b": 50, "l": 60}}
         | layout,
+        "provenance": provenance,
     }
 
 
@@ -30,9 +37,10 @@ def sizes(results: Results) -> dict:
     ]
     return _figure(
         data,
-        "File size (measured file bytes)",
+        "File size",
+        ["file sizes: bytes of the files tinyreport collect wrote (measured on host)"],
         barmode="group",
-        yaxis={"title": {"text": "KiB"}, "type": "log"},
+        yaxis={"title": {"text": "KiB (log scale)"}, "type": "log"},
     )
 
 
@@ -53,6 +61,10 @@ def accuracy(results: Results) -> dict:
     return _figure(
         data,
         f"Test accuracy on {results.dataset.n_test:,} images",
+        [
+            f"accuracy: {results.dataset.n_test:,} test images, Keras with Keras and both TFLite "
+            "files with the LiteRT interpreter (measured on host)"
+        ],
         barmode="group",
         yaxis={"title": {"text": "%"}, "range": [max(0.0, low - 2.0), 100]},
     )
@@ -61,8 +73,8 @@ def accuracy(results: Results) -> dict:
 def arena(results: Results) -> dict:
     """Host TFLM arena, head and tail stacked, for the two TFLite variants of every model."""
     xs = [
-        [m.name for m in results.models for _ in ("tflite_float", "tflite_int8")],
-        [VARIANT_TITLES[k] for _ in results.models for k in ("tflite_float", "tflite_int8")],
+        [m.name for m in results.models for _ in TFLITE],
+        [VARIANT_TITLES[k] for _ in results.models for k in TFLITE],
     ]
     data = []
     for part, title in (
@@ -74,17 +86,15 @@ def arena(results: Results) -> dict:
                 "type": "bar",
                 "name": title,
                 "x": xs,
-                "y": [
-                    getattr(m.variants[k].arena, part)
-                    for m in results.models
-                    for k in ("tflite_float", "tflite_int8")
-                ],
+                "y": [getattr(m.variants[k].arena, part) for m in results.models for k in TFLITE],
                 "hovertemplate": "%{y:,} bytes<extra>" + title + "</extra>",
             }
         )
+    machine = results.models[0].variants["tflite_int8"].arena.machine
     return _figure(
         data,
-        "Tensor arena, measured on host TFLM",
+        "Tensor arena on host TFLM",
+        [f"arena: TFLM's RecordingMicroAllocator on the host, {machine} (measured on host TFLM)"],
         barmode="stack",
         yaxis={"title": {"text": "bytes"}},
     )
@@ -92,13 +102,13 @@ def arena(results: Results) -> dict:
 
 def confusion(model: ModelResult, kind: str = "tflite_int8") -> dict:
     """Confusion matrix of one variant as a heatmap."""
-    matrix = model.variants[kind].evaluation.confusion
-    digits = [str(d) for d in range(len(matrix))]
+    evaluation = model.variants[kind].evaluation
+    digits = [str(d) for d in range(len(evaluation.confusion))]
     return _figure(
         [
             {
                 "type": "heatmap",
-                "z": matrix,
+                "z": evaluation.confusion,
                 "x": digits,
                 "y": digits,
                 "colorscale": "Blues",
@@ -106,6 +116,10 @@ def confusion(model: ModelResult, kind: str = "tflite_int8") -> dict:
             }
         ],
         f"Confusion matrix, {VARIANT_TITLES[kind]}",
+        [
+            f"counts over {evaluation.n_samples:,} test images, "
+            f"{evaluation.runtime} (measured on host)"
+        ],
         xaxis={"title": {"text": "predicted"}, "type": "category"},
         yaxis={"title": {"text": "true"}, "type": "category", "autorange": "reversed"},
     )
@@ -124,9 +138,185 @@ def per_class(model: ModelResult) -> dict:
         }
         for kind in VARIANTS
     ]
+    n = model.variants["keras"].evaluation.n_samples
     return _figure(
         data,
         "Accuracy per digit",
+        [f"per-digit share of correct predictions on {n:,} test images (measured on host)"],
         xaxis={"title": {"text": "digit"}, "type": "category"},
         yaxis={"title": {"text": "%"}},
+    )
+
+
+def size_accuracy(results: Results) -> dict:
+    """Accuracy against file size for every variant of every model: what each KiB buys."""
+    data = []
+    for kind in VARIANTS:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers+text",
+                "name": VARIANT_TITLES[kind],
+                "x": [round(m.variants[kind].size_bytes / KB, 1) for m in results.models],
+                "y": [round(m.variants[kind].evaluation.pc_accuracy, 2) for m in results.models],
+                "text": [m.name for m in results.models],
+                "textposition": "top center",
+                "marker": {"size": 12},
+                "hovertemplate": "%{text}: %{x} KiB, %{y}%<extra>"
+                + VARIANT_TITLES[kind]
+                + "</extra>",
+            }
+        )
+    return _figure(
+        data,
+        "Accuracy against file size",
+        [
+            "file sizes (measured on host)",
+            f"accuracy on {results.dataset.n_test:,} test images (measured on host)",
+        ],
+        xaxis={"title": {"text": "file size, KiB (log scale)"}, "type": "log"},
+        yaxis={"title": {"text": "accuracy, %"}},
+    )
+
+
+def budget(rows: list[dict], title: str, limit_label: str, provenance: list[str]) -> dict:
+    """A stacked bar per model of its budget components, with each model's limit as a marker.
+
+    `rows`: one per bar, `{"label", "items": [{"what", "bytes"}], "limit_bytes", "verdict"}`
+    (the page data from `tinyreport.site`).
+    """
+    labels = [r["label"] for r in rows]
+    order: list[str] = []
+    for r in rows:
+        for item in r["items"]:
+            if item["what"] not in order:
+                order.append(item["what"])
+    data = []
+    for what in order:
+        ys = []
+        for r in rows:
+            found = [i["bytes"] for i in r["items"] if i["what"] == what]
+            ys.append(round(found[0] / KB, 1) if found else 0)
+        data.append(
+            {
+                "type": "bar",
+                "name": what,
+                "x": labels,
+                "y": ys,
+                "hovertemplate": "%{y:,} KiB<extra>" + what + "</extra>",
+            }
+        )
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "markers+text",
+            "name": limit_label,
+            "x": labels,
+            "y": [round(r["limit_bytes"] / KB, 1) for r in rows],
+            "text": [r["verdict"] for r in rows],
+            "textposition": "top center",
+            "marker": {"symbol": "line-ew-open", "size": 60, "line": {"width": 3}},
+            "hovertemplate": "%{y:,} KiB<extra>" + limit_label + "</extra>",
+        }
+    )
+    return _figure(
+        data,
+        title,
+        provenance,
+        barmode="stack",
+        yaxis={"title": {"text": "KiB"}, "rangemode": "tozero"},
+        legend={"orientation": "h", "y": -0.2},
+    )
+
+
+def timeline(ops: list[dict], title: str, provenance: list[str]) -> dict:
+    """Live arena bytes at every operator, the peak highlighted (`ops`: index, op, live_bytes)."""
+    peak = max((o["live_bytes"] for o in ops), default=0)
+    return _figure(
+        [
+            {
+                "type": "bar",
+                "x": [f"{o['index']}: {o['op']}" for o in ops],
+                "y": [o["live_bytes"] for o in ops],
+                "marker": {
+                    "color": ["#c62828" if o["live_bytes"] == peak else "#1e88e5" for o in ops]
+                },
+                "hovertemplate": "%{x}: %{y:,} bytes live<extra></extra>",
+            }
+        ],
+        title,
+        provenance,
+        xaxis={"title": {"text": "operator (execution order)"}, "type": "category"},
+        yaxis={"title": {"text": "live head bytes"}},
+    )
+
+
+def latency(rows: list[dict], provenance: list[str]) -> dict:
+    """Median device latency with p90 error bars (`rows`: label, median_us, p90_us)."""
+    return _figure(
+        [
+            {
+                "type": "bar",
+                "x": [r["label"] for r in rows],
+                "y": [round(r["median_us"] / 1000, 3) for r in rows],
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [round((r["p90_us"] - r["median_us"]) / 1000, 3) for r in rows],
+                    "arrayminus": [0 for _ in rows],
+                },
+                "hovertemplate": "%{x}: median %{y} ms<extra></extra>",
+            }
+        ],
+        "Latency per inference on the device (median, bar to p90)",
+        provenance,
+        yaxis={"title": {"text": "ms"}},
+    )
+
+
+def feasibility_map(
+    cells: list[dict], models: list[str], boards: list[str], notes: list[str]
+) -> dict:
+    """Heatmap of SRAM use (% of usable) per model and board, the verdict written in each cell.
+
+    `cells`: `{"model", "board", "pc_sram", "verdict"}`, from `tinyreport.site`.
+    """
+    z, text = [], []
+    for model in models:
+        row_z, row_t = [], []
+        for board in boards:
+            cell = next((c for c in cells if c["model"] == model and c["board"] == board), None)
+            row_z.append(None if cell is None else round(min(cell["pc_sram"], 150.0), 1))
+            row_t.append("—" if cell is None else f"{cell['verdict']}<br>{cell['pc_sram']:.1f} %")
+        z.append(row_z)
+        text.append(row_t)
+    return _figure(
+        [
+            {
+                "type": "heatmap",
+                "z": z,
+                "x": boards,
+                "y": models,
+                "text": text,
+                "texttemplate": "%{text}",
+                "zmin": 0,
+                "zmax": 150,
+                "colorscale": [
+                    [0, "#a5d6a7"],
+                    [0.53, "#fff59d"],
+                    [0.67, "#ffcc80"],
+                    [1, "#ef9a9a"],
+                ],
+                "colorbar": {"title": {"text": "% of usable SRAM"}},
+                "hovertemplate": "%{y} on %{x}: %{z}% of usable SRAM<extra></extra>",
+            }
+        ],
+        "Feasibility map: SRAM needed as a share of each board's usable SRAM",
+        [
+            "arena: computed by tinyreport's planner for the target's TFLM build",
+            *notes,
+            "stack, system and usable SRAM: the board files, with their sources",
+        ],
+        xaxis={"type": "category"},
+        yaxis={"type": "category", "autorange": "reversed"},
     )

@@ -1,52 +1,112 @@
-// Render every tinyreport chart (<div class="tr-chart" data-figure="...">) with Plotly.
-// Material's instant navigation swaps page content without a reload, so rendering hangs off
-// its document$ observable, which fires on the first load and after every navigation.
+// Render every tinyreport chart (<div class="tr-chart" data-figure="...">) with the site's own
+// plotly.js. Material's instant navigation swaps page content without a reload and does not
+// re-run scripts from extra_javascript, so rendering hangs off its document$ observable, which
+// emits on the first load and after every navigation. Charts follow the light/dark palette and
+// are resized when they become visible (content tabs, <details>) or the window changes.
 (function () {
   "use strict";
 
-  function themeLayout() {
+  var AXIS = /^[xy]axis\d*$/;
+
+  function themeUpdate(el) {
     var style = getComputedStyle(document.body);
     var fg = style.getPropertyValue("--md-default-fg-color").trim() || "#333";
     var grid = style.getPropertyValue("--md-default-fg-color--lightest").trim() || "#ddd";
-    return {
+    var update = {
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "rgba(0,0,0,0)",
-      font: { color: fg },
-      "xaxis.gridcolor": grid,
-      "yaxis.gridcolor": grid,
+      "font.color": fg,
+      "legend.font.color": fg,
     };
+    var layout = (el && el._fullLayout) || {};
+    Object.keys(layout).forEach(function (key) {
+      if (AXIS.test(key)) {
+        update[key + ".gridcolor"] = grid;
+        update[key + ".zerolinecolor"] = grid;
+        update[key + ".linecolor"] = grid;
+      }
+    });
+    return update;
   }
 
+  var observer =
+    typeof ResizeObserver === "undefined"
+      ? null
+      : new ResizeObserver(function (entries) {
+          entries.forEach(function (entry) {
+            var el = entry.target;
+            var width = Math.round(entry.contentRect.width);
+            // Hidden charts measure 0; resize once they are shown and on every real change.
+            if (width > 0 && width !== el._trWidth && el.classList.contains("js-plotly-plot")) {
+              el._trWidth = width;
+              window.Plotly.Plots.resize(el);
+            }
+          });
+        });
+
   function render(el) {
-    var figure = JSON.parse(el.getAttribute("data-figure"));
+    if (el.getAttribute("data-rendered") === "1") return;
+    el.setAttribute("data-rendered", "1");
+    var figure;
+    try {
+      figure = JSON.parse(el.getAttribute("data-figure"));
+    } catch (err) {
+      el.textContent = "This chart's data could not be read.";
+      console.error("tinyreport: bad chart data", err);
+      return;
+    }
     var layout = Object.assign({}, figure.layout, {
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "rgba(0,0,0,0)",
       autosize: true,
     });
-    Plotly.newPlot(el, figure.data, layout, { responsive: true, displaylogo: false }).then(
-      function () { Plotly.relayout(el, themeLayout()); }
-    );
+    window.Plotly.newPlot(el, figure.data, layout, {
+      responsive: true,
+      displaylogo: false,
+    }).then(function () {
+      el._trWidth = Math.round(el.getBoundingClientRect().width);
+      if (observer) observer.observe(el);
+      return window.Plotly.relayout(el, themeUpdate(el));
+    }).catch(function (err) {
+      console.error("tinyreport: chart failed", err);
+    });
   }
 
   function renderAll() {
+    if (typeof window.Plotly === "undefined") {
+      console.error("tinyreport: plotly.js is not loaded");
+      return;
+    }
     document.querySelectorAll(".tr-chart").forEach(render);
   }
 
   function restyleAll() {
     document.querySelectorAll(".tr-chart.js-plotly-plot").forEach(function (el) {
-      Plotly.relayout(el, themeLayout());
+      window.Plotly.relayout(el, themeUpdate(el));
     });
   }
 
-  if (typeof document$ !== "undefined") {
-    document$.subscribe(renderAll);
-  } else {
+  if (typeof window.document$ !== "undefined") {
+    window.document$.subscribe(renderAll);
+  } else if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", renderAll);
+  } else {
+    renderAll();
   }
+
   // Light/dark switch: Material sets data-md-color-scheme on <body>.
   new MutationObserver(restyleAll).observe(document.body, {
     attributes: true,
     attributeFilter: ["data-md-color-scheme"],
   });
+
+  // Without ResizeObserver: resize the charts of a content tab when it is selected.
+  if (!observer) {
+    document.addEventListener("change", function (event) {
+      if (!event.target.closest || !event.target.closest(".tabbed-set")) return;
+      document.querySelectorAll(".tr-chart.js-plotly-plot").forEach(function (el) {
+        if (el.offsetWidth > 0) window.Plotly.Plots.resize(el);
+      });
+    });
+  }
 })();

@@ -1,0 +1,372 @@
+"""The built site in headless Chromium: every page, every chart, instant navigation, palettes.
+
+One small project is collected and built once for the module, under a sub-path
+(`/tinyreport/`) as on GitHub Pages, and served over HTTP on 127.0.0.1. Chromium resolves no
+other host, and every request it tries is recorded: a request to another host fails the test.
+Screenshots go to tests/_actual/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from e2e import ROOT, SMALL_CONFIG, make_project, tinyreport
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SHOTS = Path(__file__).parent / "_actual" / "screenshots"
+PREFIX = "/tinyreport/"
+TIMEOUT = 30.0
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    """Serve the site under PREFIX, like a GitHub Pages project site; quietly."""
+
+    def translate_path(self, path: str) -> str:
+        path = urlparse(path).path
+        if not path.startswith(PREFIX):
+            return str(Path(self.directory) / "__outside_the_site__")
+        return super().translate_path("/" + path[len(PREFIX) :])
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """An HTTP server on 127.0.0.1 (port chosen first, so the site can be built for it)."""
+    root = tmp_path_factory.mktemp("browser-site")
+    site_dir = root / "site"
+    site_dir.mkdir()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(site_dir)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}{PREFIX}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def site(server):
+    """Collect a small project and build it with the server's URL as site_url (a sub-path)."""
+    root, base = server
+    reuse = os.environ.get("TINYREPORT_BROWSER_PROJECT")  # a collected project, to iterate fast
+    if reuse:
+        shutil.copytree(reuse, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("site"))
+    else:
+        make_project(root, SMALL_CONFIG)
+        proc = tinyreport(root, "collect")
+        assert proc.returncode == 0, proc.stderr
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": base}
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", "site"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert build.returncode == 0, build.stderr
+    return root / "site", base
+
+
+def _pages(site_dir: Path) -> list[str]:
+    """Every page of the site, as paths relative to the site root ('' for the home page)."""
+    pages = []
+    for html in sorted(site_dir.rglob("index.html")):
+        rel = html.parent.relative_to(site_dir).as_posix()
+        if rel.startswith(("assets", "search")):
+            continue
+        pages.append("" if rel == "." else rel + "/")
+    return pages
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail("Debian's chromium and chromium-driver are missing: run scripts/test")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = site[0].parent / "chromium-profile"
+    shutil.rmtree(profile, ignore_errors=True)
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
+        f"--user-data-dir={profile}",
+        # No other host resolves: a page that reaches out fails to, and the log shows it.
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not download anything
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(TIMEOUT)
+    yield driver
+    driver.quit()
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def wait_for(driver, script: str, what: str, timeout: float = TIMEOUT):
+    """Poll a JavaScript expression until it is truthy; fail with `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = driver.execute_script("return " + script)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+CHARTS_DONE = """(function () {
+  var charts = document.querySelectorAll('article .tr-chart');
+  var done = Array.prototype.filter.call(charts, function (el) {
+    return el.classList.contains('js-plotly-plot') && el.querySelector('.main-svg');
+  });
+  return charts.length === done.length ? charts.length + 1 : 0;
+})()"""
+
+
+def wait_for_charts(driver, page: str) -> int:
+    """Wait until every chart of the page has an SVG drawn by plotly.js; return their number."""
+    return wait_for(driver, CHARTS_DONE, f"every chart rendered on {page or 'home'}") - 1
+
+
+def console_errors(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def foreign_requests(driver) -> list[str]:
+    """URLs of requests to any host but 127.0.0.1 since the last call."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            parsed = urlparse(url)
+            if parsed.scheme in ("http", "https", "ws", "wss") and parsed.hostname != "127.0.0.1":
+                urls.append(url)
+    return urls
+
+
+def screenshot(driver, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1280, min(max(height, 1000), 6000))
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1280, 1000)
+    return path
+
+
+def set_scheme(driver, scheme: str) -> None:
+    """Switch the palette with Material's own toggle until the body has `scheme`."""
+    for _ in range(3):
+        if driver.execute_script("return document.body.dataset.mdColorScheme") == scheme:
+            return
+        driver.execute_script(
+            "var labels = document.querySelectorAll('form[data-md-component=palette] label');"
+            "for (var i = 0; i < labels.length; i++) {"
+            "  if (labels[i].offsetParent !== null) { labels[i].click(); break; } }"
+        )
+        time.sleep(0.2)
+    assert driver.execute_script("return document.body.dataset.mdColorScheme") == scheme
+
+
+def slug(page: str) -> str:
+    return page.strip("/").replace("/", "-") or "home"
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+
+
+def test_every_page_renders_every_chart_without_errors(site, browser):
+    site_dir, base = site
+    pages = _pages(site_dir)
+    expected = {
+        "",
+        "report/",
+        "report/models/mlp/",
+        "report/models/cnn/",
+        "report/compare/variants/",
+        "report/compare/feasibility/",
+        "report/cli/",
+        "report/config/",
+        "reference/results/",
+        "labs/lab05-feasibility/",
+    }
+    assert expected <= set(pages)
+    browser.get_log("performance")
+    counts = {}
+    for page in pages:
+        browser.get(base + page)
+        counts[page] = wait_for_charts(browser, page)
+        assert console_errors(browser) == [], page
+    assert foreign_requests(browser) == []
+    # Overview 3, variants 4, feasibility 4 (no device latency yet), model cards 5 each
+    # (per digit, three confusion matrices in tabs, arena timeline), the lab notebook 2.
+    assert counts["report/"] == 3
+    assert counts["report/compare/variants/"] == 4
+    assert counts["report/compare/feasibility/"] == 4
+    assert counts["report/models/mlp/"] == counts["report/models/cnn/"] == 5
+    assert counts["labs/lab05-feasibility/"] == 2
+
+
+def test_instant_navigation_renders_charts_without_reloading(site, browser):
+    site_dir, base = site
+    browser.get(base)
+    wait_for_charts(browser, "")
+    browser.execute_script("window.__trNoReload = true")
+    chart_pages = [
+        "report/",
+        "report/models/mlp/",
+        "report/compare/variants/",
+        "report/compare/feasibility/",
+        "report/models/cnn/",
+        "labs/lab05-feasibility/",
+        "",
+    ]
+    for page in chart_pages:
+        target = base + page
+        link = wait_for(
+            browser,
+            "Array.prototype.find.call(document.querySelectorAll('a[href]'), "
+            f"function (a) {{ return a.href === {json.dumps(target)}; }})",
+            f"a link to {page or 'home'}",
+        )
+        browser.execute_script("arguments[0].click()", link)
+        wait_for(browser, f"location.href === {json.dumps(target)}", f"navigation to {page}")
+        n = wait_for_charts(browser, page)
+        assert browser.execute_script("return window.__trNoReload === true"), (
+            f"{page}: the page reloaded, instant navigation is off"
+        )
+        if page not in ("",):
+            assert n > 0, page
+        assert console_errors(browser) == [], page
+    assert foreign_requests(browser) == []
+
+
+def test_charts_follow_the_palette_and_screenshots(site, browser):
+    _, base = site
+    shots = []
+    for page in ("report/", "report/models/cnn/", "report/compare/feasibility/",
+                 "labs/lab05-feasibility/"):  # fmt: skip
+        browser.get(base + page)
+        for scheme in ("default", "slate"):
+            set_scheme(browser, scheme)
+            expected = browser.execute_script(
+                "return getComputedStyle(document.body)"
+                ".getPropertyValue('--md-default-fg-color').trim()"
+            )
+            wait_for_charts(browser, page)
+            wait_for(
+                browser,
+                "Array.prototype.every.call(document.querySelectorAll('.tr-chart'), "
+                "function (el) { return el._fullLayout && "
+                f"el._fullLayout.font.color === {json.dumps(expected)}; }})",
+                f"charts restyled for {scheme} on {page}",
+            )
+            shots.append(screenshot(browser, f"{slug(page)}-{scheme}"))
+        set_scheme(browser, "default")
+    assert console_errors(browser) == []
+    assert all(p.stat().st_size > 10_000 for p in shots)
+
+
+def test_chart_in_a_hidden_tab_fills_its_width_once_shown(site, browser):
+    _, base = site
+    browser.get(base + "report/models/mlp/")
+    wait_for_charts(browser, "report/models/mlp/")
+    labels = browser.find_elements("css selector", ".tabbed-labels label")
+    assert [label.text for label in labels] == ["int8 TFLite", "float TFLite", "Keras"]
+    browser.execute_script("arguments[0].click()", labels[2])
+    width_ok = """(function () {
+      var blocks = document.querySelectorAll('.tabbed-block');
+      var el = blocks[2].querySelector('.tr-chart');
+      var svg = el.querySelector('.main-svg');
+      return el.offsetWidth > 0 &&
+        Math.abs(svg.getBoundingClientRect().width - el.getBoundingClientRect().width) < 2;
+    })()"""
+    wait_for(browser, width_ok, "the Keras confusion matrix to fill its tab")
+
+
+def test_tables_sort_by_number_on_click(site, browser):
+    _, base = site
+    browser.get(base + "report/compare/feasibility/")
+    wait_for_charts(browser, "report/compare/feasibility/")
+    table_js = (
+        "var t = Array.prototype.find.call(document.querySelectorAll('article table'),"
+        " function (t) { return t.tHead.rows[0].cells[0].textContent.trim() === 'model' &&"
+        " t.tHead.rows[0].cells[1].textContent.trim() === 'board'; });"
+    )
+    header = browser.execute_script(table_js + "return t.tHead.rows[0].cells[2];")
+    browser.execute_script("arguments[0].click()", header)
+    column = (
+        table_js + "return Array.prototype.map.call(t.tBodies[0].rows,"
+        " function (r) { return r.cells[2].textContent.trim(); });"
+    )
+    values = browser.execute_script(column)
+    numbers = [int(v.split(" B")[0].replace(",", "")) for v in values]
+    assert numbers == sorted(numbers) and len(numbers) >= 2
+    browser.execute_script("arguments[0].click()", header)
+    values = browser.execute_script(column)
+    assert [int(v.split(" B")[0].replace(",", "")) for v in values] == sorted(numbers, reverse=True)
+
+
+def test_internal_links_resolve(site):
+    """lychee, offline, over the built site: every internal link and anchor exists.
+
+    The site is checked where it is served, under the sub-path, so the absolute links of the
+    404 page (site_url's path) resolve like on GitHub Pages.
+    """
+    site_dir, _ = site
+    served = site_dir.parent / "served"
+    served.mkdir(exist_ok=True)
+    link = served / PREFIX.strip("/")
+    if not link.exists():
+        link.symlink_to(site_dir, target_is_directory=True)
+    lychee = shutil.which("lychee") or str(Path(sys.executable).parent / "lychee")
+    proc = subprocess.run(
+        [
+            lychee,
+            "--offline",
+            "--include-fragments",
+            "--no-progress",
+            "--index-files",
+            "index.html",
+            "--root-dir",
+            str(served),
+            str(site_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
