@@ -1,0 +1,85 @@
+"""Render docs/benchmarks.md and docs/quality.md from the benchmarks.json data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from tinyreport.site import fmt_bytes, fmt_int
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def fmt_s(seconds: float | None) -> str:
+    """Seconds with a precision that suits their size: '0.412 s', '12.3 s'."""
+    if seconds is None:
+        return "—"
+    if seconds < 10:
+        return f"{seconds:.3f} s"
+    return f"{seconds:,.1f} s"
+
+
+def fmt_signed_pct(pc: float) -> str:
+    """A signed percentage: '+12.5 %', '−3.0 %', '0 %'."""
+    if pc == 0:
+        return "0 %"
+    text = f"{pc:+,.0f} %" if abs(pc) >= 100 else f"{pc:+.1f} %"
+    return text.replace("-", "−")
+
+
+def fmt_pp(pp: float) -> str:
+    """A signed difference in percentage points."""
+    return "0.00 pp" if pp == 0 else f"{pp:+.2f} pp".replace("-", "−")
+
+
+def fmt_measured(t: dict) -> str:
+    """A target's measured value in its unit."""
+    if t["unit"] == "s":
+        return fmt_s(t["measured"])
+    if t["unit"] == "bytes":
+        return fmt_bytes(int(t["measured"]))
+    if t["unit"] == "%":
+        return f"{t['measured']:.2f} %"
+    return f"{t['measured']:.1f} {t['unit']}"
+
+
+def environment() -> Environment:
+    """The one Jinja environment of the benchmark pages (Markdown: no autoescaping)."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(
+        s=fmt_s,
+        bytes=fmt_bytes,
+        int=fmt_int,
+        spct=fmt_signed_pct,
+        pp=fmt_pp,
+        measured=fmt_measured,
+        mib=lambda n: f"{n / 1024 / 1024:,.1f} MiB",
+    )
+    return env
+
+
+def _clean(text: str) -> str:
+    """Strip trailing whitespace; collapse runs of blank lines; end with one newline."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip() + "\n"
+
+
+def render(data: dict) -> dict[str, str]:
+    """Return {file name: Markdown} for both pages."""
+    env = environment()
+    pages = {"benchmarks.md": _clean(env.get_template("benchmarks.md.jinja").render(d=data))}
+    if "quality" in data:
+        pages["quality.md"] = _clean(env.get_template("quality.md.jinja").render(d=data))
+    return pages
