@@ -62,6 +62,28 @@ def test_host_arena_equals_what_tflite_micro_reports(project):
             assert arena["host_bytes"] == tflm_total_bytes(project / variant["path"])
             assert arena["host_bytes"] == arena["head_bytes"] + arena["tail_bytes"]
             assert arena["provenance"] == "measured-host-tflm"
+            # The planner's prediction (no TFLM) equals the measurement to the byte.
+            planned = variant["analysis"]["arena"]
+            assert (planned["host_bytes"], planned["head_bytes"], planned["tail_bytes"]) == (
+                arena["host_bytes"],
+                arena["head_bytes"],
+                arena["tail_bytes"],
+            )
+            assert planned["target_bytes"] < planned["host_bytes"]  # 32-bit tail is smaller
+
+
+def test_converted_graphs_have_batch_one_and_no_shape_ops(project):
+    from tinyreport.tflite_reader import read_model
+
+    expected = {
+        "mlp": ("RESHAPE", "FULLY_CONNECTED", "SOFTMAX"),
+        "cnn": ("RESHAPE", "CONV_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX"),
+    }
+    for m in results(project)["models"]:
+        for kind in ("tflite_float", "tflite_int8"):
+            variant = m["variants"][kind]
+            assert variant["input"]["shape"] == [1, 28, 28]
+            assert read_model(project / variant["path"]).op_types == expected[m["name"]]
 
 
 def test_site_builds_strict_with_overview_and_model_cards(project):

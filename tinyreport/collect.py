@@ -59,6 +59,14 @@ class ModelPlan:
         return self.result_dir / "model.json"
 
 
+def _code(*modules: str) -> str:
+    """Hash the source of the stage modules, so a change to a stage invalidates its artifacts."""
+    digest = hashlib.sha256()
+    for name in modules:
+        digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def plan(config: Config, source: DataSource) -> list[ModelPlan]:
     """Compute each model's cache keys without touching TensorFlow."""
     artifacts = config.path(config.output.artifacts_dir)
@@ -67,6 +75,7 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
         train_key = _hash(
             {
                 "tinyreport": __version__,
+                "code": _code("train", "data"),
                 "tensorflow": _pkg_version("tensorflow"),
                 "model": spec.model_dump(exclude={"epochs"}),
                 "training": {**config.training.model_dump(), "epochs": config.epochs_for(name)},
@@ -77,6 +86,7 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
         result_key = _hash(
             {
                 "train": train_key,
+                "code": _code("convert", "evaluate", "tflm_host", "results"),
                 "quantization": config.quantization.model_dump(),
                 "n_test": config.dataset.n_test,
                 "litert": _pkg_version("ai-edge-litert"),
@@ -222,6 +232,17 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
     return result
 
 
+def analyze_variants(config: Config, model: ModelResult) -> ModelResult:
+    """Add the memory analysis for the configured board to both TFLite variants."""
+    from tinyreport.analysis import analyze
+
+    variants = dict(model.variants)
+    for kind in ("tflite_float", "tflite_int8"):
+        path = config.root.resolve() / variants[kind].path
+        variants[kind] = replace(variants[kind], analysis=analyze(path, config.board))
+    return replace(model, variants=variants)
+
+
 def attach_device_runs(
     config: Config, models: list[ModelResult]
 ) -> tuple[list[ModelResult], list[dict]]:
@@ -286,6 +307,7 @@ def collect(config: Config, progress: Progress | None = None) -> str:
             rebuilt.append(p.name)
         models.append(result)
 
+    models = [analyze_variants(config, m) for m in models]
     models, device_logs = attach_device_runs(config, models)
     results = Results(
         tinyreport_version=__version__,

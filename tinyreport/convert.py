@@ -11,22 +11,37 @@ def representative_indices(n_train: int, n_samples: int, seed: int) -> np.ndarra
     return np.sort(rng.choice(n_train, size=min(n_samples, n_train), replace=False))
 
 
+def with_batch_one(model):
+    """Return a copy of a Sequential model whose input has batch size 1, with the same weights.
+
+    A fixed batch gives TFLM a constant RESHAPE for Flatten; with a dynamic batch, Keras 3
+    exports SHAPE, STRIDED_SLICE and PACK operators that a microcontroller has no use for.
+    """
+    import keras
+
+    layers = [keras.Input(model.input_shape[1:], batch_size=1, name="image")]
+    layers += [type(layer).from_config(layer.get_config()) for layer in model.layers]
+    fixed = keras.Sequential(layers, name=model.name)
+    fixed.set_weights(model.get_weights())
+    return fixed
+
+
 def to_float(model) -> bytes:
-    """Convert to a float32 TFLite flatbuffer."""
+    """Convert to a float32 TFLite flatbuffer with batch size 1."""
     import tensorflow as tf
 
-    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    return tf.lite.TFLiteConverter.from_keras_model(with_batch_one(model)).convert()
 
 
 def to_int8(model, calibration: np.ndarray) -> bytes:
-    """Convert to full-int8 TFLite: int8 input/output, int8 builtins only."""
+    """Convert to full-int8 TFLite with batch size 1: int8 input/output, int8 builtins only."""
     import tensorflow as tf
 
     def samples():
         for image in calibration:
             yield [image[np.newaxis].astype(np.float32)]
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter = tf.lite.TFLiteConverter.from_keras_model(with_batch_one(model))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = samples
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

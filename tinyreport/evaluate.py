@@ -9,7 +9,7 @@ import numpy as np
 from tinyreport.data import N_CLASSES, quantize
 from tinyreport.results import Evaluation, TensorQuant
 
-BATCH = 1000
+BATCH = 1000  # Keras prediction batch
 
 
 def summarize(predictions: np.ndarray, labels: np.ndarray, runtime: str) -> Evaluation:
@@ -58,26 +58,26 @@ def io_details(flatbuffer: bytes) -> tuple[TensorQuant, TensorQuant, list[str]]:
 
 
 def tflite_predict(flatbuffer: bytes, x: np.ndarray) -> np.ndarray:
-    """Predicted classes of a TFLite model run by the LiteRT interpreter.
+    """Predicted classes of a TFLite model run by the LiteRT interpreter, one image per invoke.
 
-    int8 inputs are quantized with the model's own input scale and zero point.
+    The models have batch size 1, as on the device. int8 inputs are quantized with the model's
+    own input scale and zero point.
     """
     interpreter = _interpreter(flatbuffer)
+    interpreter.allocate_tensors()
     inp = interpreter.get_input_details()[0]
     out = interpreter.get_output_details()[0]
-    predictions = []
-    for start in range(0, len(x), BATCH):
-        batch = x[start : start + BATCH]
-        interpreter.resize_tensor_input(inp["index"], [len(batch), *inp["shape"][1:]])
-        interpreter.allocate_tensors()
-        if inp["dtype"] == np.int8:
-            scale, zero_point = inp["quantization"]
-            batch = quantize(batch, scale, zero_point)
-        interpreter.set_tensor(inp["index"], batch.astype(inp["dtype"]))
+    if inp["dtype"] == np.int8:
+        scale, zero_point = inp["quantization"]
+        x = quantize(x, scale, zero_point)
+    x = x.astype(inp["dtype"])
+    predictions = np.empty(len(x), dtype=np.int64)
+    for i, image in enumerate(x):
+        interpreter.set_tensor(inp["index"], image[np.newaxis])
         interpreter.invoke()
         # argmax of int8 scores equals argmax of dequantized scores (scale > 0)
-        predictions.append(np.argmax(interpreter.get_tensor(out["index"]), axis=1))
-    return np.concatenate(predictions)
+        predictions[i] = np.argmax(interpreter.get_tensor(out["index"])[0])
+    return predictions
 
 
 def litert_runtime() -> str:
