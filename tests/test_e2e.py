@@ -240,3 +240,13 @@ def test_device_log_attaches_to_the_model_it_ran(project):
         logs.rmdir()
     tinyreport(project, "collect")
     assert results(project)["device_logs"] == []
+
+
+def test_damaged_cached_tflite_is_rebuilt_not_reported(project):
+    before = results(project)
+    int8 = project / before["models"][1]["variants"]["tflite_int8"]["path"]
+    int8.write_bytes(int8.read_bytes()[:100])
+    proc = tinyreport(project, "collect")
+    assert proc.returncode == 0, proc.stderr
+    assert "rebuilt: cnn;" in proc.stdout
+    assert results(project) == before  # seeded: the rebuilt model is the same model

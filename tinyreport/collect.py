@@ -106,12 +106,16 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
 
 
 def _load_cached(p: ModelPlan) -> ModelResult | None:
+    """Return the cached result if it and every file it names are intact, else None."""
     try:
         result = ModelResult.from_dict(json.loads(p.result_path.read_text(encoding="utf-8")))
+        for kind in ("tflite_float", "tflite_int8"):
+            blob = (p.result_dir / FILES[kind]).read_bytes()
+            if hashlib.sha256(blob).hexdigest() != result.variants[kind].sha256:
+                return None  # damaged or replaced: rebuild rather than report on it
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    files = [p.result_dir / FILES[k] for k in ("tflite_float", "tflite_int8")] + [p.keras_path]
-    return result if all(f.is_file() for f in files) else None
+    return result if p.keras_path.is_file() else None
 
 
 def _rel(path: Path, root: Path) -> str:
