@@ -332,11 +332,11 @@ def test_tables_sort_by_number_on_click(site, browser):
         " function (r) { return r.cells[2].textContent.trim(); });"
     )
     values = browser.execute_script(column)
-    numbers = [int(v.split(" B")[0].replace(",", "")) for v in values]
+    numbers = [float(v.split()[0].replace(",", "")) for v in values]  # "18.8 KiB"
     assert numbers == sorted(numbers) and len(numbers) >= 2
     browser.execute_script("arguments[0].click()", header)
     values = browser.execute_script(column)
-    assert [int(v.split(" B")[0].replace(",", "")) for v in values] == sorted(numbers, reverse=True)
+    assert [float(v.split()[0].replace(",", "")) for v in values] == sorted(numbers, reverse=True)
 
 
 def test_internal_links_resolve(site):

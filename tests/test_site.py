@@ -86,3 +86,200 @@ def test_formatting_filters():
     assert site.fmt_bytes(118384) == "118,384 B (115.6 KiB)"
     assert site.fmt_bytes(1340506) == "1,340,506 B (1.28 MiB)"
     assert site.fmt_pct(0.9781) == "97.81 %"
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory analysis, feasibility, device runs, CLI reference, provenance
+
+
+def _cells(page: str, first_cell: str) -> list[str]:
+    row = next(line for line in page.splitlines() if line.startswith(f"| {first_cell} |"))
+    return [c.strip() for c in row.strip("|").split("|")]
+
+
+def test_model_card_shows_the_arena_every_way_and_the_budget(fixture_results):
+    card = site.render(fixture_results)["models/cnn.md"]
+    cnn = fixture_results.model("cnn")
+    int8 = cnn.variants["tflite_int8"]
+    a = int8.analysis
+    # host TFLM measured | host computed | board computed | device
+    arena_row = next(
+        line.strip("|").split("|")
+        for line in card.splitlines()
+        if line.startswith("| int8 TFLite |") and "not measured" in line
+    )
+    assert arena_row[1].strip() == site.fmt_bytes(int8.arena.host_bytes)
+    assert arena_row[2].strip() == site.fmt_bytes(a["arena"]["host_bytes"])
+    assert arena_row[3].strip() == site.fmt_bytes(a["arena"]["target_bytes"])
+    assert a["arena"]["host_bytes"] == int8.arena.host_bytes  # the planner equals host TFLM
+    sram = a["budget"]["sram"]
+    assert f"### SRAM budget of the int8 model: {site.verdict_badge(sram['verdict'])}" in card
+    assert f"| **demand** | **{site.fmt_bytes(sram['demand_bytes'])}** | |" in card
+    assert f"Reserve **{site.fmt_bytes(a['arena']['reserve_bytes'])}** in firmware" in card
+    metrics = _cells(card, "int8 TFLite")
+    assert metrics[1] == site.fmt_bytes(int8.size_bytes)
+    # Conv and dense weights: per-channel, as the int8 file says.
+    assert "| CONV_2D | 8×3×3×1 | int8 | per-channel (8 scales, axis 0) |" in card
+    assert "Not measured on a device yet." in card and site.CAPTURE_COMMAND in card
+
+
+def test_feasibility_page_budgets_and_recommendation(fixture_results):
+    page = site.render(fixture_results)["compare/feasibility.md"]
+    data = site.page_data(fixture_results)
+    rows = {r["label"]: r for r in data["sram"]}
+    assert set(rows) == {
+        f"{m} {v}" for m in ("mlp", "cnn") for v in ("float TFLite", "int8 TFLite")
+    }
+    for m in fixture_results.models:
+        sram = m.variants["tflite_int8"].analysis["budget"]["sram"]
+        row = rows[f"{m.name} int8 TFLite"]
+        assert row["demand_bytes"] == sram["demand_bytes"] == sum(i["bytes"] for i in row["items"])
+        # usable SRAM of the XIAO ESP32-S3, from its board file when the fixture was collected
+        assert (
+            row["limit_bytes"] == m.variants["tflite_int8"].analysis["board"]["usable_sram_bytes"]
+        )
+    # The map: every known board for every model; the target's cell equals its budget.
+    boards = {c["board"] for c in data["map_cells"]}
+    assert {"xiao-esp32s3", "esp32", "stm32f4", "raspberry-pi-pico"} <= boards
+    target = {c["model"]: c for c in data["map_cells"] if c["board"] == "xiao-esp32s3"}
+    for m in fixture_results.models:
+        budget = m.variants["tflite_int8"].analysis["budget"]["sram"]
+        assert target[m.name]["demand_bytes"] == budget["demand_bytes"]
+        assert target[m.name]["verdict"] == budget["verdict"]
+        assert target[m.name]["provenance"] == "computed"
+    assert {c["provenance"] for c in data["map_cells"] if c["board"] == "stm32f4"} == {"estimated"}
+    # The recommendation: the most accurate int8 model whose budgets are not exceeded.
+    best = max(fixture_results.models, key=lambda m: m.variants["tflite_int8"].accuracy)
+    assert f'!!! success "Deploy {best.name}"' in page
+    assert page.count('<div class="tr-chart"') == 4  # SRAM, flash, accuracy per KiB, map
+
+
+def test_every_chart_says_where_its_numbers_come_from(fixture_results):
+    for rel, text in site.render(fixture_results).items():
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if '<div class="tr-chart"' in line:
+                caption = lines[i + 1].strip()
+                assert caption.startswith('<p class="tr-provenance">Source: '), rel
+                assert "measured" in caption or "computed" in caption or "estimated" in caption
+
+
+def _device_log(path: Path, model_id: str, sim: int, samples: list[int]) -> Path:
+    """A session of the serial protocol for one model, as the firmware prints it."""
+    from tinyreport.serial.protocol import format_record as rec
+
+    lines = [
+        rec(
+            "boot",
+            {
+                "seq": 0,
+                "run": "0badc0de",
+                "chip": "esp32s3",
+                "cores": 2,
+                "cpu_mhz": 240,
+                "flash_bytes": 8388608,
+                "psram_bytes": 8388608,
+                "idf": "v5.3.1",
+                "fw": "tinyfw-test",
+                "esp_nn": 1,
+                "n_models": 1,
+                "sim": sim,
+            },
+        ),  # fmt: skip
+        rec("model", {"seq": 1, "id": model_id, "name": "cnn_int8", "arena_given_bytes": 65536}),
+        rec(
+            "alloc",
+            {
+                "seq": 2,
+                "id": model_id,
+                "status": "ok",
+                "arena_given_bytes": 65536,
+                "arena_used_bytes": 9900,
+            },
+        ),  # fmt: skip
+        rec("lat", {"seq": 3, "id": model_id, "i": 0, "us": samples}),
+        rec("done", {"seq": 4, "n_models": 1, "n_ok": 1}),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _with_runs(results, logs: list[Path]):
+    from dataclasses import replace
+
+    from tinyreport.serial.ingest import ingest_logs
+
+    owner = {m.variants[k].sha256: (m, k) for m in results.models for k in site.TFLITE}
+    known = {sha: f"{m.name}_{k}" for sha, (m, k) in owner.items()}
+    runs = {m.name: [] for m in results.models}
+    for run in ingest_logs(logs, known):
+        m, kind = owner[run["model_id"]]
+        runs[m.name].append({**run, "variant": kind})
+    return replace(results, models=[replace(m, device=runs[m.name]) for m in results.models])
+
+
+def test_device_runs_are_shown_with_their_log_and_simulated_ones_apart(tmp_path, fixture_results):
+    cnn_id = fixture_results.model("cnn").variants["tflite_int8"].sha256
+    measured = _device_log(tmp_path / "board.log", cnn_id, 0, [1800, 1840, 1900, 2000, 1850])
+    results = _with_runs(fixture_results, [measured])
+    pages = site.render(results)
+    card = pages["models/cnn.md"]
+    assert "Not measured on a device yet." not in card
+    row = next(line for line in card.splitlines() if line.startswith("| int8 TFLite | ok |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == "5"  # invokes
+    assert cells[3] == "1.850 ms"  # median of the five samples
+    assert cells[6] == site.fmt_bytes(9900)  # arena_used_bytes from the alloc record
+    assert str(measured) in cells[9]
+    assert "| int8 TFLite |" in card and "9,900 B (9.7 KiB) |" in card
+    assert _cells(pages["index.md"], "[cnn](models/cnn.md)")[-1] == "measured"
+    feasibility = pages["compare/feasibility.md"]
+    assert f"| cnn int8 TFLite | 1.850 ms | 1.960 ms | `{measured}` |" in feasibility
+    assert feasibility.count('<div class="tr-chart"') == 5  # the latency chart too
+
+    simulated = _device_log(tmp_path / "fake.log", cnn_id, 1, [100, 100, 100])
+    card = site.render(_with_runs(fixture_results, [simulated]))["models/cnn.md"]
+    assert "Not measured on a device yet." in card
+    assert '!!! note "Simulated runs (not measurements)"' in card
+    assert f"`{simulated}`" in card
+
+
+def test_cli_reference_lists_every_command_and_option():
+    from tinyreport.cli import cli
+
+    commands = site.cli_reference()
+    assert [c["name"] for c in commands] == sorted(cli.commands)
+    collect = next(c for c in commands if c["name"] == "collect")
+    names = [p["names"] for p in collect["params"]]
+    assert "--config PATH" in names and "-v, --verbose" in names
+
+
+def test_cli_reference_page(fixture_results):
+    page = site.render(fixture_results)["cli.md"]
+    from tinyreport.cli import cli
+
+    for name, cmd in cli.commands.items():
+        assert f"## {name}" in page
+        assert cmd.help.strip().splitlines()[0] in page
+    assert "| `--port TEXT` | Serial port, e.g. /dev/ttyACM0 or COM5.  [required] |" in page
+
+
+def test_notebook_runs_against_the_results_file(tmp_path, fixture_results):
+    """The lab write-up executes on the fixture and prints the same recommendation as the site."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from tinyreport.results import dumps
+
+    docs = tmp_path / "docs"
+    (docs / "data").mkdir(parents=True)
+    (docs / "labs").mkdir()
+    (docs / "data" / "results.json").write_text(dumps(fixture_results.to_dict()))
+    nb = nbformat.read(Path(__file__).parents[1] / "docs/labs/lab05-feasibility.ipynb", 4)
+    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(docs / "labs")}}).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    html_out = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert sum('class="tr-chart"' in h for h in html_out) == 2
+    text = "".join(o.get("text", "") for o in outputs)
+    best = site.recommendation(fixture_results)["model"]
+    assert f"Deploy {best} as int8 on the Seeed Studio XIAO ESP32S3" in text

@@ -14,6 +14,8 @@ VERDICT_COLOURS = {"OK": "#2e7d32", "TIGHT": "#f9a825", "EXCEEDED": "#c62828"}
 
 
 def _figure(data: list[dict], title: str, provenance: list[str], **layout) -> dict:
+    for axis in ("xaxis", "yaxis"):  # long tick labels push the axis title out, not over it
+        layout[axis] = {"automargin": True} | layout.get(axis, {})
     return {
         "data": data,
         "layout": {"title": {"text": title}, "margin": {"t": 50, "r": 20, "b": 50, "l": 60}}

@@ -289,19 +289,26 @@ def feasibility_cells(results: Results) -> tuple[list[dict], list[str], list[str
         in_bytes = (a["model"].get("input") or {}).get("bytes", 0)
         out_bytes = (a["model"].get("output") or {}).get("bytes", 0)
         for board_id in sorted(known_boards(), key=lambda b: (b != results.board, b)):
-            board = load_board(board_id)
-            same = board.arena_profile == target["profile"]
-            arena = target["total_bytes"] - (0 if same else target.get("scratch_bytes", 0))
-            b = sram_budget(board, arena, in_bytes, out_bytes)
+            if board_id == a["board"]["id"]:  # the results file's own budget for the target
+                name, same = a["board"]["name"], True
+                b = a["budget"]["sram"]
+                demand, capacity, verdict = b["demand_bytes"], b["capacity_bytes"], b["verdict"]
+            else:
+                board = load_board(board_id)
+                same = board.arena_profile == target["profile"]
+                arena = target["total_bytes"] - (0 if same else target.get("scratch_bytes", 0))
+                budget = sram_budget(board, arena, in_bytes, out_bytes)
+                name, demand = board.name, budget.demand_bytes
+                capacity, verdict = budget.capacity_bytes, budget.verdict
             cells.append(
                 {
                     "model": m.name,
                     "board": board_id,
-                    "board_name": board.name,
-                    "demand_bytes": b.demand_bytes,
-                    "capacity_bytes": b.capacity_bytes,
-                    "pc_sram": 100.0 * b.demand_bytes / b.capacity_bytes,
-                    "verdict": b.verdict,
+                    "board_name": name,
+                    "demand_bytes": demand,
+                    "capacity_bytes": capacity,
+                    "pc_sram": 100.0 * demand / capacity,
+                    "verdict": verdict,
                     "provenance": COMPUTED if same else ESTIMATED,
                 }
             )

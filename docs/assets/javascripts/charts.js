@@ -63,6 +63,7 @@
     window.Plotly.newPlot(el, figure.data, layout, {
       responsive: true,
       displaylogo: false,
+      displayModeBar: false,
     }).then(function () {
       el._trWidth = Math.round(el.getBoundingClientRect().width);
       if (observer) observer.observe(el);
