@@ -246,11 +246,8 @@ def test_generated_sources_compile_and_hold_the_models_bytes(small, tmp_path):
         assert m.id == variants[kind]["sha256"]
         model = read_model(path)
         assert m.registered_ok and m.ops == model.resolver_methods
-        assert m.ops == (
-            "AddConv2D", "AddFullyConnected", "AddMaxPool2D", "AddPack", "AddReshape",
-            "AddShape", "AddSoftmax", "AddStridedSlice",
-        )  # fmt: skip
-        assert m.capacity == 8
+        assert {"AddConv2D", "AddMaxPool2D", "AddFullyConnected", "AddSoftmax"} <= set(m.ops)
+        assert m.capacity == len(m.ops) == len(set(model.op_types))
         assert m.arena == firmware.arena_size(path).given_bytes
         images, labels = _test_set(4)
         np.testing.assert_array_equal(m.inputs, _expected_vectors(model, images))

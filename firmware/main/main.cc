@@ -31,6 +31,14 @@
 #include "tensorflow/lite/schema/schema_generated.h"
 #include "vectors.h"
 
+// The host test build (tests/firmware_host) defines these: its run says sim=1, board=host.
+#ifndef TINYFW_SIMULATED
+#define TINYFW_SIMULATED 0
+#endif
+#ifndef TINYFW_BOARD
+#define TINYFW_BOARD "xiao_esp32s3"
+#endif
+
 namespace tinyfw {
 namespace {
 
@@ -40,8 +48,15 @@ constexpr int kTimedRuns = CONFIG_TINYFW_TIMED_RUNS;
 constexpr int kProfileRuns = CONFIG_TINYFW_PROFILE_RUNS;
 #endif
 
+// Each model gets this percentage of the arena tinyreport generated for it (100 normally;
+// lower it to find the smallest arena that works on the device).
+constexpr size_t kArenaPercent = CONFIG_TINYFW_ARENA_PERCENT;
+constexpr size_t ArenaBytes(size_t generated) {
+  return (generated * kArenaPercent / 100 + 15) / 16 * 16;
+}
+
 // One arena for all models, which run one after the other; each gets its own size of it.
-alignas(16) uint8_t g_arena[kMaxArenaBytes];
+alignas(16) uint8_t g_arena[ArenaBytes(kMaxArenaBytes)];
 int32_t g_samples_us[kTimedRuns];
 // A large PSRAM arena, used only to learn what a model that failed to allocate needs.
 uint8_t* g_probe_arena = nullptr;
@@ -126,7 +141,8 @@ size_t NeededBytes(const tflite::Model* model, const tflite::MicroOpResolver& re
 
 // Run one model from load to vector check; return true when it ran to the end.
 bool RunModel(Printer& p, const ModelEntry& m, const tflite::MicroOpResolver& resolver) {
-  PrintModel(p, m.id, m.name, m.size_bytes, m.arena_bytes, "internal");
+  const size_t arena_bytes = ArenaBytes(m.arena_bytes);
+  PrintModel(p, m.id, m.name, m.size_bytes, arena_bytes, "internal");
   const tflite::Model* model = tflite::GetModel(m.data);
   if (model->version() != TFLITE_SCHEMA_VERSION) {
     PrintErr(p, m.id, "load", "model schema version is not the one TFLM supports");
@@ -136,13 +152,13 @@ bool RunModel(Printer& p, const ModelEntry& m, const tflite::MicroOpResolver& re
 
   VectorTally tally;
   {
-    tflite::MicroInterpreter interpreter(model, resolver, g_arena, m.arena_bytes);
+    tflite::MicroInterpreter interpreter(model, resolver, g_arena, arena_bytes);
     if (interpreter.AllocateTensors() != kTfLiteOk) {
-      PrintAllocFail(p, m.id, m.arena_bytes, NeededBytes(model, resolver));
+      PrintAllocFail(p, m.id, arena_bytes, NeededBytes(model, resolver));
       PrintErr(p, m.id, "alloc", "AllocateTensors() failed");
       return false;
     }
-    PrintAllocOk(p, m.id, m.arena_bytes, interpreter.arena_used_bytes());
+    PrintAllocOk(p, m.id, arena_bytes, interpreter.arena_used_bytes());
     PrintHeap(p, Heap("after_alloc", m.id));
 
     TfLiteTensor* input = interpreter.input(0);
@@ -195,7 +211,7 @@ bool RunModel(Printer& p, const ModelEntry& m, const tflite::MicroOpResolver& re
     // A second interpreter with a profiler, so that the timed invokes above carry no
     // profiling overhead.
     OpProfiler profiler;
-    tflite::MicroInterpreter interpreter(model, resolver, g_arena, m.arena_bytes, nullptr,
+    tflite::MicroInterpreter interpreter(model, resolver, g_arena, arena_bytes, nullptr,
                                          &profiler);
     if (interpreter.AllocateTensors() != kTfLiteOk) {
       PrintErr(p, m.id, "alloc", "AllocateTensors() failed for the profiled run");
@@ -266,9 +282,10 @@ void Run() {
 #else
   boot.esp_nn = false;
 #endif
-  boot.board = "xiao_esp32s3";
+  boot.board = TINYFW_BOARD;
   boot.reset = ResetReason();
   boot.n_models = static_cast<int>(kNumModels);
+  boot.sim = TINYFW_SIMULATED != 0;
   PrintBoot(p, boot);
 
 #if CONFIG_TINYFW_PROBE_ARENA_KB > 0 && CONFIG_SPIRAM
@@ -288,7 +305,7 @@ void Run() {
       return true;
     });
     if (!registered) {
-      PrintModel(p, m.id, m.name, m.size_bytes, m.arena_bytes, "internal");
+      PrintModel(p, m.id, m.name, m.size_bytes, ArenaBytes(m.arena_bytes), "internal");
       PrintErr(p, m.id, "load", "registering the model's operators failed");
     }
     if (ran) n_ok++;

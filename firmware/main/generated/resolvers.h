@@ -8,51 +8,39 @@
 
 namespace tinyfw {
 
-// mlp_int8 (fc1aaf937fbf): 6 operator types
-inline TfLiteStatus AddOps_mlp_int8(tflite::MicroMutableOpResolver<6>& r) {
+// mlp_int8 (fc15d9468646): 3 operator types
+inline TfLiteStatus AddOps_mlp_int8(tflite::MicroMutableOpResolver<3>& r) {
   if (r.AddFullyConnected() != kTfLiteOk) return kTfLiteError;
-  if (r.AddPack() != kTfLiteOk) return kTfLiteError;
   if (r.AddReshape() != kTfLiteOk) return kTfLiteError;
-  if (r.AddShape() != kTfLiteOk) return kTfLiteError;
   if (r.AddSoftmax() != kTfLiteOk) return kTfLiteError;
-  if (r.AddStridedSlice() != kTfLiteOk) return kTfLiteError;
   return kTfLiteOk;
 }
 
-// mlp_float (11435c6db779): 6 operator types
-inline TfLiteStatus AddOps_mlp_float(tflite::MicroMutableOpResolver<6>& r) {
+// mlp_float (de7ef0b1f637): 3 operator types
+inline TfLiteStatus AddOps_mlp_float(tflite::MicroMutableOpResolver<3>& r) {
   if (r.AddFullyConnected() != kTfLiteOk) return kTfLiteError;
-  if (r.AddPack() != kTfLiteOk) return kTfLiteError;
   if (r.AddReshape() != kTfLiteOk) return kTfLiteError;
-  if (r.AddShape() != kTfLiteOk) return kTfLiteError;
   if (r.AddSoftmax() != kTfLiteOk) return kTfLiteError;
-  if (r.AddStridedSlice() != kTfLiteOk) return kTfLiteError;
   return kTfLiteOk;
 }
 
-// cnn_int8 (71f97c09b755): 8 operator types
-inline TfLiteStatus AddOps_cnn_int8(tflite::MicroMutableOpResolver<8>& r) {
+// cnn_int8 (952482d0c78f): 5 operator types
+inline TfLiteStatus AddOps_cnn_int8(tflite::MicroMutableOpResolver<5>& r) {
   if (r.AddConv2D() != kTfLiteOk) return kTfLiteError;
   if (r.AddFullyConnected() != kTfLiteOk) return kTfLiteError;
   if (r.AddMaxPool2D() != kTfLiteOk) return kTfLiteError;
-  if (r.AddPack() != kTfLiteOk) return kTfLiteError;
   if (r.AddReshape() != kTfLiteOk) return kTfLiteError;
-  if (r.AddShape() != kTfLiteOk) return kTfLiteError;
   if (r.AddSoftmax() != kTfLiteOk) return kTfLiteError;
-  if (r.AddStridedSlice() != kTfLiteOk) return kTfLiteError;
   return kTfLiteOk;
 }
 
-// cnn_float (6ac82df8a033): 8 operator types
-inline TfLiteStatus AddOps_cnn_float(tflite::MicroMutableOpResolver<8>& r) {
+// cnn_float (7efdece3fccf): 5 operator types
+inline TfLiteStatus AddOps_cnn_float(tflite::MicroMutableOpResolver<5>& r) {
   if (r.AddConv2D() != kTfLiteOk) return kTfLiteError;
   if (r.AddFullyConnected() != kTfLiteOk) return kTfLiteError;
   if (r.AddMaxPool2D() != kTfLiteOk) return kTfLiteError;
-  if (r.AddPack() != kTfLiteOk) return kTfLiteError;
   if (r.AddReshape() != kTfLiteOk) return kTfLiteError;
-  if (r.AddShape() != kTfLiteOk) return kTfLiteError;
   if (r.AddSoftmax() != kTfLiteOk) return kTfLiteError;
-  if (r.AddStridedSlice() != kTfLiteOk) return kTfLiteError;
   return kTfLiteOk;
 }
 
@@ -62,22 +50,22 @@ template <typename Run>
 bool WithResolver(size_t index, Run&& run) {
   switch (index) {
     case 0: {
-      tflite::MicroMutableOpResolver<6> resolver;
+      tflite::MicroMutableOpResolver<3> resolver;
       if (AddOps_mlp_int8(resolver) != kTfLiteOk) return false;
       return run(static_cast<const tflite::MicroOpResolver&>(resolver));
     }
     case 1: {
-      tflite::MicroMutableOpResolver<6> resolver;
+      tflite::MicroMutableOpResolver<3> resolver;
       if (AddOps_mlp_float(resolver) != kTfLiteOk) return false;
       return run(static_cast<const tflite::MicroOpResolver&>(resolver));
     }
     case 2: {
-      tflite::MicroMutableOpResolver<8> resolver;
+      tflite::MicroMutableOpResolver<5> resolver;
       if (AddOps_cnn_int8(resolver) != kTfLiteOk) return false;
       return run(static_cast<const tflite::MicroOpResolver&>(resolver));
     }
     case 3: {
-      tflite::MicroMutableOpResolver<8> resolver;
+      tflite::MicroMutableOpResolver<5> resolver;
       if (AddOps_cnn_float(resolver) != kTfLiteOk) return false;
       return run(static_cast<const tflite::MicroOpResolver&>(resolver));
     }
