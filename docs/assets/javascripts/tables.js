@@ -47,6 +47,7 @@
   function enable(table) {
     if (table.getAttribute("data-sortable") === "1") return;
     if (!table.tHead || !table.tBodies[0] || table.tBodies[0].rows.length < 2) return;
+    if (table.tHead.rows[0].cells.length < 3) return; // key-value tables keep their order
     table.setAttribute("data-sortable", "1");
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, index) {
       th.classList.add("tr-sortable");
