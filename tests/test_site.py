@@ -198,7 +198,8 @@ def _device_log(path: Path, model_id: str, sim: int, samples: list[int]) -> Path
             },
         ),  # fmt: skip
         rec("lat", {"seq": 3, "id": model_id, "i": 0, "us": samples}),
-        rec("done", {"seq": 4, "n_models": 1, "n_ok": 1}),
+        rec("op", {"seq": 4, "id": model_id, "i": 0, "op": "CONV_2D", "us": 912.5, "n": 5}),
+        rec("done", {"seq": 5, "n_models": 1, "n_ok": 1}),
     ]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -219,6 +220,8 @@ def _with_runs(results, logs: list[Path]):
 
 
 def test_device_runs_are_shown_with_their_log_and_simulated_ones_apart(tmp_path, fixture_results):
+    from dataclasses import replace
+
     cnn_id = fixture_results.model("cnn").variants["tflite_int8"].sha256
     measured = _device_log(tmp_path / "board.log", cnn_id, 0, [1800, 1840, 1900, 2000, 1850])
     results = _with_runs(fixture_results, [measured])
@@ -232,7 +235,12 @@ def test_device_runs_are_shown_with_their_log_and_simulated_ones_apart(tmp_path,
     assert cells[6] == site.fmt_bytes(9900)  # arena_used_bytes from the alloc record
     assert str(measured) in cells[9]
     assert "| int8 TFLite |" in card and "9,900 B (9.7 KiB) |" in card
+    assert "| 0 | CONV_2D | 912.5 µs | 5 |" in card
     assert _cells(pages["index.md"], "[cnn](models/cnn.md)")[-1] == "measured"
+    assert f"| `{measured}` | 1 | 6 | 1 | 0 | 0 |" in site.render(
+        replace(results, device_logs=[{"path": str(measured), "n_boots": 1, "n_records": 6,
+                                       "n_runs": 1, "n_runs_unknown_model": 0, "problems": []}])
+    )["index.md"]  # fmt: skip
     feasibility = pages["compare/feasibility.md"]
     assert f"| cnn int8 TFLite | 1.850 ms | 1.960 ms | `{measured}` |" in feasibility
     assert feasibility.count('<div class="tr-chart"') == 5  # the latency chart too
