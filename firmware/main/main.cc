@@ -12,6 +12,7 @@
 #include "esp_chip_info.h"
 #include "esp_flash.h"
 #include "esp_heap_caps.h"
+#include "esp_idf_version.h"
 #include "esp_random.h"
 #include "esp_rom_sys.h"
 #include "esp_system.h"

@@ -1,0 +1,3 @@
+// Host stand-in (tests only).
+#pragma once
+#include "esp_shim.h"
