@@ -234,6 +234,7 @@ def test_generate_writes_the_folder_and_is_deterministic(small, tmp_path):
 
 
 @pytest.mark.slow
+@needs_gxx
 def test_generated_sources_compile_and_hold_the_models_bytes(small, tmp_path):
     root, _, _ = small
     header, models = run_models_harness(root / "firmware" / "main" / "generated", tmp_path)
@@ -256,6 +257,7 @@ def test_generated_sources_compile_and_hold_the_models_bytes(small, tmp_path):
 
 
 @pytest.mark.slow
+@needs_gxx
 def test_expected_outputs_agree_with_tflite(small, tmp_path):
     """The host TFLM outputs embedded as expected values agree with the TFLite interpreter."""
     from ai_edge_litert.interpreter import Interpreter
