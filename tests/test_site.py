@@ -64,20 +64,22 @@ def test_rendering_is_deterministic_and_clean(fixture_results):
     first, second = site.render(fixture_results), site.render(fixture_results)
     assert first == second
     for text in first.values():
-        assert text.startswith(site.GENERATED_MARK)
+        assert text.startswith("# ") and site.is_generated(text)
         assert all(line == line.rstrip() for line in text.splitlines())
 
 
 def test_write_pages_removes_only_stale_generated_pages(tmp_path, fixture_results):
     pages_dir = tmp_path / "report"
     (pages_dir / "models").mkdir(parents=True)
-    (pages_dir / "models" / "old.md").write_text(site.GENERATED_MARK + "\n# old\n")
+    (pages_dir / "models" / "old.md").write_text("# old\n\n" + site.GENERATED_MARK + "\n")
+    (pages_dir / "older.md").write_text(site.GENERATED_MARK + "\n# older, mark first\n")
     (pages_dir / "notes.md").write_text("# hand-written\n")
     changed = site.write_pages(fixture_results, pages_dir)
     assert not (pages_dir / "models" / "old.md").exists()
+    assert not (pages_dir / "older.md").exists()
     assert (pages_dir / "notes.md").read_text() == "# hand-written\n"
     assert (pages_dir / "models" / "mlp.md").is_file()
-    assert changed == len(site.render(fixture_results)) + 1
+    assert changed == len(site.render(fixture_results)) + 2
     assert site.write_pages(fixture_results, pages_dir) == 0
 
 

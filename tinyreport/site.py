@@ -488,6 +488,14 @@ def environment() -> Environment:
     return env
 
 
+def is_generated(text: str) -> bool:
+    """True for a page tinyreport wrote: its mark sits right under the title.
+
+    Not on the first line: MkDocs takes a page's title from a leading H1 only.
+    """
+    return GENERATED_MARK in text.splitlines()[:3]
+
+
 def _clean(text: str) -> str:
     lines = [line.rstrip() for line in text.splitlines()]
     return "\n".join(lines).strip("\n") + "\n"
@@ -566,7 +574,7 @@ def write_pages(results: Results, pages_dir: Path) -> int:
     if pages_dir.is_dir():
         for old in pages_dir.rglob("*.md"):
             rel = old.relative_to(pages_dir).as_posix()
-            if rel not in pages and old.read_text(encoding="utf-8").startswith(GENERATED_MARK):
+            if rel not in pages and is_generated(old.read_text(encoding="utf-8")):
                 old.unlink()
                 changed += 1
     return changed
