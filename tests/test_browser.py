@@ -323,7 +323,7 @@ def test_tables_sort_by_number_on_click(site, browser):
     table_js = (
         "var t = Array.prototype.find.call(document.querySelectorAll('article table'),"
         " function (t) { return t.tHead.rows[0].cells[0].textContent.trim() === 'model' &&"
-        " t.tHead.rows[0].cells[1].textContent.trim() === 'board'; });"
+        " t.tHead.rows[0].cells[1].textContent.trim() === 'arena (reserved)'; });"
     )
     header = browser.execute_script(table_js + "return t.tHead.rows[0].cells[2];")
     browser.execute_script("arguments[0].click()", header)

@@ -513,6 +513,19 @@ def page_data(results: Results) -> dict[str, Any]:
         "map_models": map_models,
         "map_boards": boards,
         "map_notes": map_notes,
+        "map_rows": [
+            {
+                "board": b,
+                "board_name": next(c["board_name"] for c in cells if c["board"] == b),
+                "capacity_bytes": next(c["capacity_bytes"] for c in cells if c["board"] == b),
+                "provenance": next(c["provenance"] for c in cells if c["board"] == b),
+                "cells": [
+                    next(c for c in cells if c["board"] == b and c["model"] == m)
+                    for m in map_models
+                ],
+            }
+            for b in boards
+        ],
         "recommendation": recommendation(results),
         "per_kib": accuracy_per_kib(results),
         "latency": latency_rows(results),
