@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from firmware_host.harness import FIRMWARE_MAIN, GENERATED, ROOT, have_gxx, run_models_harness
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinyreport import firmware
 from tinyreport.config import load_config, parse_config
@@ -50,6 +52,12 @@ def test_c_float_reads_back_as_the_same_float32(value):
     text = firmware.c_float(value)
     assert text.endswith("f") and re.fullmatch(r"-?[0-9.]+(e[-+][0-9]+)?f", text), text
     assert np.float32(text[:-1]) == np.float32(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(width=32, allow_nan=False, allow_infinity=False))
+def test_any_float32_reads_back_exactly(value):
+    assert np.float32(firmware.c_float(value)[:-1]) == np.float32(value)
 
 
 def test_c_float_refuses_non_finite_values():
@@ -112,6 +120,37 @@ def test_committed_arena_sizes_follow_the_planner_and_margin(committed, tmp_path
         assert (m.arena, m.planned) == (arena.given_bytes, arena.planned_bytes)
         assert m.arena >= m.planned + 1024 and m.arena % 1024 == 0
     assert int(header["max_arena"]) == max(m.arena for m in models)
+
+
+def test_a_device_log_confirming_the_arena_drops_the_margin(committed, tmp_path):
+    """The margin policy: a measured device run of the same model that used exactly the
+    computed arena confirms it; a simulated run, another model or another figure does not."""
+    _, models = committed
+    m = models[0]
+    path = tmp_path / f"{m.name}.tflite"
+    path.write_bytes(m.data)
+    target = m.planned
+
+    def run(model_id=m.id, provenance="measured-device", used=target):
+        return {
+            "model_id": model_id,
+            "provenance": provenance,
+            "arena": {"status": "ok", "used_bytes": used},
+            "source": {"path": "benchmarks/logs/x.log"},
+        }
+
+    unconfirmed = firmware.arena_size(path)
+    for runs in (
+        [],
+        [run(provenance="simulated")],
+        [run(model_id="0" * 64)],
+        [run(used=target + 16)],
+    ):
+        assert firmware.arena_size(path, device_runs=runs) == unconfirmed
+    confirmed = firmware.arena_size(path, device_runs=[run(provenance="simulated"), run()])
+    assert confirmed.planned_bytes == target
+    assert confirmed.given_bytes == -(-target // 1024) * 1024 < unconfirmed.given_bytes
+    assert "confirmed by the device log benchmarks/logs/x.log" in confirmed.basis
 
 
 def test_committed_vectors_are_the_test_set_and_the_host_tflm_outputs(committed, tmp_path):
@@ -276,6 +315,24 @@ def test_expected_outputs_agree_with_tflite(small, tmp_path):
                 assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
             else:
                 np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_cli_writes_the_folder(small, tmp_path):
+    import subprocess
+    import sys
+
+    root, _, _ = small
+    proc = subprocess.run(
+        [sys.executable, "-m", "tinyreport", "firmware", "--vectors", "3", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("2 models with 3 test vectors each: tiny_int8 (")
+    assert "const uint8_t kLabels[3] = {" in (tmp_path / "model_tiny_int8.cc").read_text()
 
 
 @pytest.mark.slow

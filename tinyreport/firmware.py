@@ -119,14 +119,39 @@ def _load_results(results_path: Path) -> dict:
     return data
 
 
-def arena_size(path: Path, board: str = "xiao-esp32s3") -> ArenaSize:
-    """Size the device arena: the analysis's target arena plus the margin policy (budget.py)."""
+def arena_size(
+    path: Path, board: str = "xiao-esp32s3", device_runs: list | None = None
+) -> ArenaSize:
+    """Size the device arena: the analysis's target arena plus the margin policy (budget.py).
+
+    `device_runs` are the ingested device runs of the results file: a measured run of this very
+    model whose `arena_used_bytes` equals the computed target confirms it, and the policy then
+    drops the margin (only the rounding remains).
+    """
     from tinyreport.analysis import analyze
+    from tinyreport.budget import arena_with_margin
+    from tinyreport.data import file_sha256
 
     arena = analyze(path, board=board)["arena"]
+    target_bytes = arena["target_bytes"]
+    sha = file_sha256(path)
+    confirming = [
+        run
+        for run in device_runs or []
+        if run.get("model_id") == sha
+        and run.get("provenance") == "measured-device"
+        and (run.get("arena") or {}).get("used_bytes") == target_bytes
+    ]
+    if confirming:
+        source = confirming[0].get("source") or {}
+        basis = (
+            f"computed for the board and confirmed by the device log {source.get('path')}: "
+            f"{target_bytes} B, rounded up to a whole KiB"
+        )
+        return ArenaSize(target_bytes, arena_with_margin(target_bytes, confirmed=True), basis)
     target = arena["target"]
-    basis = f"{target['label']} ({target['source']}): {arena['target_bytes']} B + margin policy"
-    return ArenaSize(arena["target_bytes"], arena["reserve_bytes"], basis)
+    basis = f"{target['label']} ({target['source']}): {target_bytes} B + margin policy"
+    return ArenaSize(target_bytes, arena["reserve_bytes"], basis)
 
 
 _CHILD = """
@@ -239,7 +264,7 @@ def gather(results_path: Path, root: Path, images: np.ndarray, labels: np.ndarra
                     data=path.read_bytes(),
                     resolver_methods=model.resolver_methods,
                     n_operators=len(model.operators),
-                    arena=arena_size(path, board),
+                    arena=arena_size(path, board, entry.get("device")),
                     input=spec_in,
                     output=spec_out,
                     vector_inputs=x.reshape(len(images), -1),
