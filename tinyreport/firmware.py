@@ -207,7 +207,9 @@ def _c_name(model: str, variant: str) -> str:
     return f"{model}_{_VARIANT_SUFFIX[variant]}"
 
 
-def gather(results_path: Path, root: Path, images: np.ndarray, labels: np.ndarray) -> list:
+def gather(
+    results_path: Path, root: Path, images: np.ndarray, labels: np.ndarray
+) -> list[FirmwareModel]:
     """Build every model variant of the results file, test vectors included.
 
     `images` are the first K raw uint8 test images and `labels` their digits; `root` is the
@@ -252,7 +254,8 @@ def gather(results_path: Path, root: Path, images: np.ndarray, labels: np.ndarra
             if spec_in.dtype == "int8":
                 x = quantize(x, spec_in.scale, spec_in.zero_point)
             batch = x.reshape((len(images), *spec_in.shape))
-            y = host_outputs(path, batch).astype(x.dtype)
+            out_dtype = np.int8 if spec_out.dtype == "int8" else np.float32
+            y = host_outputs(path, batch).astype(out_dtype)
             if y.shape != (len(images), spec_out.n_elements):
                 raise ModelFileError(f"TFLM on this host gave outputs of shape {y.shape}.")
             models.append(
