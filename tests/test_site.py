@@ -258,7 +258,8 @@ def test_cli_reference_lists_every_command_and_option():
     from tinyreport.cli import cli
 
     commands = site.cli_reference()
-    assert [c["name"] for c in commands] == sorted(cli.commands)
+    assert [c["name"] for c in commands] == ["tinyreport", *sorted(cli.commands)]
+    assert [p["names"] for p in commands[0]["params"]] == ["--version", "-h, --help"]
     collect = next(c for c in commands if c["name"] == "collect")
     names = [p["names"] for p in collect["params"]]
     assert "--config PATH" in names and "-v, --verbose" in names
@@ -272,6 +273,9 @@ def test_cli_reference_page(fixture_results):
         assert f"## {name}" in page
         assert cmd.help.strip().splitlines()[0] in page
     assert "| `--port TEXT` | Serial port, e.g. /dev/ttyACM0 or COM5.  [required] |" in page
+    # Help text is text, not HTML: placeholders in angle brackets stay visible.
+    assert "benchmarks/logs/&lt;time&gt;-&lt;port&gt;.log" in page
+    assert "tinyreport capture [OPTIONS]" in page
 
 
 def test_notebook_runs_against_the_results_file(tmp_path, fixture_results):

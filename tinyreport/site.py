@@ -408,38 +408,48 @@ def timeline_chart(model: ModelResult, kind: str = "tflite_int8") -> dict | None
 # CLI reference
 
 
+def _cli_params(cmd, ctx) -> list[dict[str, str]]:
+    import click
+
+    params = []
+    for p in cmd.get_params(ctx):
+        if isinstance(p, click.Option):
+            record = p.get_help_record(ctx)
+            if record is not None:
+                params.append({"names": record[0], "help": record[1]})
+        else:
+            metavar = p.make_metavar(ctx) if _takes_ctx(p) else p.make_metavar()
+            what = "one or more" if p.nargs == -1 else "one"
+            params.append({"names": metavar, "help": f"argument: {what}" + (
+                ", required" if p.required else ""
+            )})  # fmt: skip
+    return params
+
+
 def cli_reference() -> list[dict[str, Any]]:
-    """Every command of the CLI with its usage, help and options, read from click itself."""
+    """The CLI and every command's usage, help and options, read from click itself."""
     import click
 
     from tinyreport.cli import cli
 
-    commands = []
+    top = click.Context(cli, info_name="tinyreport", **cli.context_settings)
+    commands = [
+        {
+            "name": "tinyreport",
+            "usage": "tinyreport " + " ".join(cli.collect_usage_pieces(top)),
+            "help": (cli.help or "").strip(),
+            "params": _cli_params(cli, top),
+        }
+    ]
     for name in sorted(cli.commands):
         cmd = cli.commands[name]
-        ctx = click.Context(cmd, info_name=name, parent=click.Context(cli, info_name="tinyreport"))
-        params = []
-        for p in cmd.get_params(ctx):
-            if isinstance(p, click.Option):
-                record = p.get_help_record(ctx)
-                if record is None:
-                    continue
-                names, help_text = record
-                params.append({"names": names, "help": help_text, "kind": "option"})
-            else:
-                params.append(
-                    {
-                        "names": p.make_metavar(ctx) if _takes_ctx(p) else p.make_metavar(),
-                        "help": "argument" + (", repeatable" if p.nargs == -1 else ""),
-                        "kind": "argument",
-                    }
-                )
+        ctx = click.Context(cmd, info_name=name, parent=top, **cmd.context_settings)
         commands.append(
             {
                 "name": name,
-                "usage": " ".join(cmd.collect_usage_pieces(ctx)),
+                "usage": "tinyreport " + name + " " + " ".join(cmd.collect_usage_pieces(ctx)),
                 "help": (cmd.help or "").strip(),
-                "params": params,
+                "params": _cli_params(cmd, ctx),
             }
         )
     return commands
@@ -449,6 +459,11 @@ def _takes_ctx(param) -> bool:
     import inspect
 
     return "ctx" in inspect.signature(param.make_metavar).parameters
+
+
+def md_text(text: str) -> str:
+    """Plain text safe inside a Markdown table cell: no HTML tags, no column breaks."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,6 +490,7 @@ def environment() -> Environment:
         fmt_ms=fmt_ms,
         chart=chart,
         verdict=verdict_badge,
+        md_text=md_text,
     )
     env.globals.update(
         charts=charts,
