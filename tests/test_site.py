@@ -247,9 +247,10 @@ def test_device_runs_are_shown_with_their_log_and_simulated_ones_apart(tmp_path,
         f"| arena, on the device | — | not measured | 9,900 B (9.7 KiB) | measured on device, "
         f"`{measured}` |" in pages["compare/variants.md"]
     )
-    assert "| latency, median on the device | — | not measured | 1.850 ms |" in pages[
-        "compare/variants.md"
-    ]
+    assert (
+        "| latency, median on the device | — | not measured | 1.850 ms |"
+        in pages["compare/variants.md"]
+    )
     feasibility = pages["compare/feasibility.md"]
     assert f"| cnn int8 TFLite | 1.850 ms | 1.960 ms | `{measured}` |" in feasibility
     assert feasibility.count('<div class="tr-chart"') == 5  # the latency chart too
