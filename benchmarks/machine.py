@@ -51,6 +51,9 @@ def _pkg(name: str) -> str:
 
 
 def _commit() -> str:
+    # A snapshot made with `git archive` has no .git; benchmarks/snapshot names its commit.
+    if os.environ.get("TINYREPORT_BENCH_COMMIT"):
+        return os.environ["TINYREPORT_BENCH_COMMIT"]
     proc = subprocess.run(
         ["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True
     )

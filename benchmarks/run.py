@@ -160,6 +160,16 @@ def _round(x):
     return x
 
 
+def write_pages(data: dict, pages_dir: Path) -> list[Path]:
+    """Render both pages from the benchmark data into `pages_dir`; return their paths."""
+    pages_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render.render(data).items():
+        (pages_dir / name).write_text(text)
+        written.append(pages_dir / name)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the sections, write the JSON and the pages."""
     parser = argparse.ArgumentParser(
@@ -173,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         "--only", action="append", choices=SECTIONS, help="run only these sections (repeatable)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite the pages from the existing JSON"
+    )
     args = parser.parse_args(argv)
     sections = args.only or list(SECTIONS)
     if args.out:
@@ -182,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         pages_dir = json_path.parent
     else:
         json_path, pages_dir = ROOT / "benchmarks" / "results" / "benchmarks.json", ROOT / "docs"
+
+    if args.render:
+        write_pages(json.loads(json_path.read_text()), pages_dir)
+        return 0
 
     started = time.perf_counter()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported here
@@ -218,11 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         data = _round(data)
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-        pages = render.render(data)
-        pages_dir.mkdir(parents=True, exist_ok=True)
-        for name, text in pages.items():
-            (pages_dir / name).write_text(text)
-        log(f"wrote {json_path} and {', '.join(str(pages_dir / n) for n in pages)}")
+        written = write_pages(data, pages_dir)
+        log(f"wrote {json_path} and {', '.join(str(p) for p in written)}")
     finally:
         if args.keep:
             log(f"scratch kept in {work}")

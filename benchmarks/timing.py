@@ -16,7 +16,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 _STDLIB = re.compile(r"/lib/python3\.\d+/")
-ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+# Children import tinyreport from this tree (a snapshot of a commit, say), not from wherever
+# the virtual environment's editable install points.
+ENV = {
+    **os.environ,
+    "NO_MKDOCS_2_WARNING": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+}
 
 
 def summary(runs_s: list[float], cpu_runs_s: list[float] | None = None) -> dict:
