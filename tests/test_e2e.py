@@ -70,6 +70,8 @@ def test_host_arena_equals_what_tflite_micro_reports(project):
                 arena["tail_bytes"],
             )
             assert planned["target_bytes"] < planned["host_bytes"]  # 32-bit tail is smaller
+            assert variant["analysis"]["model"]["path"] == variant["path"]
+    assert str(project) not in (project / "docs" / "data" / "results.json").read_text()
 
 
 def test_converted_graphs_have_batch_one_and_no_shape_ops(project):

@@ -242,8 +242,9 @@ def analyze_variants(config: Config, model: ModelResult) -> ModelResult:
 
     variants = dict(model.variants)
     for kind in ("tflite_float", "tflite_int8"):
-        path = config.root.resolve() / variants[kind].path
-        variants[kind] = replace(variants[kind], analysis=analyze(path, config.board))
+        document = analyze(config.root.resolve() / variants[kind].path, config.board)
+        document["model"]["path"] = variants[kind].path  # relative: results must not name /home
+        variants[kind] = replace(variants[kind], analysis=document)
     return replace(model, variants=variants)
 
 
