@@ -1,9 +1,12 @@
 """The whole firmware program (firmware/main/main.cc) built on the host against real TFLM.
 
-Needs a tflite-micro source tree with a built `libtensorflow-microlite.a` (the Makefile build,
-`gen/<target>/lib/`), named by the environment variable TINYREPORT_TFLM_DIR; skipped without
-it. ESP-IDF is replaced by tests/firmware_host/idf_shim (fixed board facts, sim=1), so this
-checks the program's logic and its use of the TFLM API, not the ESP32-S3: the kernels are TFLM's
+Needs a TFLM source tree with a built `gen/<target>/lib/libtensorflow-microlite.a`, named by
+the environment variable TINYREPORT_TFLM_DIR; skipped without it. Either a tflite-micro
+checkout built with its Makefile, or an esp-tflite-micro checkout (the component the firmware
+uses) built for the host with `tests/firmware_host/build_tflm.sh DIR`.
+
+ESP-IDF is replaced by tests/firmware_host/idf_shim (fixed board facts, sim=1), so this checks
+the program's logic and its use of the TFLM API, not the ESP32-S3: the kernels are TFLM's
 reference kernels on this machine, not ESP-NN, and no time printed here is a device time.
 """
 
@@ -45,13 +48,27 @@ def build(tmp_path_factory):
     lib = libs[0]
     is32, has_printf = _archive_facts(lib)
     downloads = root / "tensorflow" / "lite" / "micro" / "tools" / "make" / "downloads"
+    third_party = root / "third_party"  # esp-tflite-micro's layout
+    includes = [root] + [
+        p
+        for p in (
+            downloads / "gemmlowp",
+            downloads / "flatbuffers" / "include",
+            downloads / "ruy",
+            third_party / "gemmlowp",
+            third_party / "flatbuffers" / "include",
+            third_party / "ruy",
+        )
+        if p.is_dir()
+    ]
+    # ESP-IDF compiles C++ without exceptions and RTTI by default.
     flags = [
-        "g++", *(["-m32"] if is32 else []), "-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror",
-        "-Wshadow", "-DTF_LITE_STATIC_MEMORY", "-DTINYFW_SIMULATED=1", '-DTINYFW_BOARD="host"',
+        "g++", *(["-m32"] if is32 else []), "-std=c++17", "-O1", "-fno-exceptions", "-fno-rtti",
+        "-Wall", "-Wextra", "-Werror", "-Wshadow", "-DTF_LITE_STATIC_MEMORY",
+        "-DTINYFW_SIMULATED=1", '-DTINYFW_BOARD="host"',
         *([] if has_printf else ["-DTF_LITE_STRIP_ERROR_STRINGS"]),
         f"-I{SHIM}", f"-I{FIRMWARE_MAIN}", f"-I{GENERATED}",
-        *(f"-isystem{p}" for p in (root, downloads / "gemmlowp",
-                                    downloads / "flatbuffers" / "include", downloads / "ruy")),
+        *(f"-isystem{p}" for p in includes),
     ]  # fmt: skip
     work = tmp_path_factory.mktemp("tflm")
     objects = []
