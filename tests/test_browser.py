@@ -63,12 +63,11 @@ def site(server):
     """Collect a small project and build it with the server's URL as site_url (a sub-path)."""
     root, base = server
     reuse = os.environ.get("TINYREPORT_BROWSER_PROJECT")  # a collected project, to iterate fast
-    if reuse:
+    if reuse:  # its trained models are reused; its pages are rendered again below
         shutil.copytree(reuse, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("site"))
-    else:
-        make_project(root, SMALL_CONFIG)
-        proc = tinyreport(root, "collect")
-        assert proc.returncode == 0, proc.stderr
+    make_project(root, (root / "tinyreport.toml").read_text() if reuse else SMALL_CONFIG)
+    proc = tinyreport(root, "collect")
+    assert proc.returncode == 0, proc.stderr
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": base}
     build = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", "site"],
@@ -243,6 +242,8 @@ def test_instant_navigation_renders_charts_without_reloading(site, browser):
     site_dir, base = site
     browser.get(base)
     wait_for_charts(browser, "")
+    # The home page has no chart, so it does not load the megabytes of plotly.js.
+    assert browser.execute_script("return typeof window.Plotly") == "undefined"
     browser.execute_script("window.__trNoReload = true")
     chart_pages = [
         "report/",

@@ -3,10 +3,32 @@
 // re-run scripts from extra_javascript, so rendering hangs off its document$ observable, which
 // emits on the first load and after every navigation. Charts follow the light/dark palette and
 // are resized when they become visible (content tabs, <details>) or the window changes.
+//
+// plotly.js (the copy of the installed plotly package, served by the site) is loaded on the
+// first page that has a chart, not on every page: it weighs megabytes.
 (function () {
   "use strict";
 
   var AXIS = /^[xy]axis\d*$/;
+  var PLOTLY_SRC = new URL("../vendor/plotly.min.js", document.currentScript.src).href;
+  var loading = null;
+
+  function loadPlotly() {
+    if (window.Plotly) return Promise.resolve(window.Plotly);
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = PLOTLY_SRC;
+        script.onload = function () { resolve(window.Plotly); };
+        script.onerror = function () {
+          loading = null;
+          reject(new Error("tinyreport: could not load " + PLOTLY_SRC));
+        };
+        document.head.appendChild(script);
+      });
+    }
+    return loading;
+  }
 
   function themeUpdate(el) {
     var style = getComputedStyle(document.body);
@@ -74,11 +96,12 @@
   }
 
   function renderAll() {
-    if (typeof window.Plotly === "undefined") {
-      console.error("tinyreport: plotly.js is not loaded");
-      return;
-    }
-    document.querySelectorAll(".tr-chart").forEach(render);
+    var charts = document.querySelectorAll(".tr-chart");
+    if (!charts.length) return;
+    loadPlotly().then(
+      function () { charts.forEach(render); },
+      function (err) { console.error(err.message); }
+    );
   }
 
   function restyleAll() {
