@@ -1,9 +1,10 @@
 """The whole firmware program (firmware/main/main.cc) built on the host against real TFLM.
 
 Needs a TFLM source tree with a built `gen/<target>/lib/libtensorflow-microlite.a`, named by
-the environment variable TINYREPORT_TFLM_DIR; skipped without it. Either a tflite-micro
-checkout built with its Makefile, or an esp-tflite-micro checkout (the component the firmware
-uses) built for the host with `tests/firmware_host/build_tflm.sh DIR`.
+the environment variable TINYREPORT_TFLM_DIR; skipped without it (CI has no TFLM source tree:
+the project commits neither TFLM's code nor a script that builds it). Build one yourself, e.g. a
+tflite-micro checkout with `make -f tensorflow/lite/micro/tools/make/Makefile microlite` and
+`CXX_TOOL='g++ -m32' CC_TOOL='gcc -m32'` for the 32-bit layout of the ESP32-S3.
 
 ESP-IDF is replaced by tests/firmware_host/idf_shim (fixed board facts, sim=1), so this checks
 the program's logic and its use of the TFLM API, not the ESP32-S3: the kernels are TFLM's
