@@ -256,14 +256,23 @@ def test_instant_navigation_renders_charts_without_reloading(site, browser):
     ]
     for page in chart_pages:
         target = base + page
-        link = wait_for(
+        # Find and click in one script (the DOM may be swapped between two calls), after
+        # marking the current content, so that the wait below sees the new page's content.
+        wait_for(
             browser,
-            "Array.prototype.find.call(document.querySelectorAll('a[href]'), "
-            f"function (a) {{ return a.href === {json.dumps(target)}; }})",
-            f"a link to {page or 'home'}",
+            "(function () { var a = Array.prototype.find.call("
+            "document.querySelectorAll('a[href]'), function (a) {"
+            f" return a.href === {json.dumps(target)}; }});"
+            " if (!a) return false;"
+            " document.querySelector('article').__trOld = true; a.click(); return true; })()",
+            f"a link to {page or 'home'} to click",
         )
-        browser.execute_script("arguments[0].click()", link)
-        wait_for(browser, f"location.href === {json.dumps(target)}", f"navigation to {page}")
+        wait_for(
+            browser,
+            f"location.href === {json.dumps(target)} && document.querySelector('article')"
+            " && !document.querySelector('article').__trOld",
+            f"navigation to {page or 'home'}",
+        )
         n = wait_for_charts(browser, page)
         assert browser.execute_script("return window.__trNoReload === true"), (
             f"{page}: the page reloaded, instant navigation is off"
