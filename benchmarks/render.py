@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -76,10 +77,39 @@ def _clean(text: str) -> str:
     return "\n".join(out).strip() + "\n"
 
 
+def growth_exponent(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of log(cost) against log(x): cost grows about as x ** slope."""
+    logs = [(math.log(x), math.log(y)) for x, y in points if x > 0 and y > 0]
+    if len(logs) < 2:
+        return None
+    mx = sum(x for x, _ in logs) / len(logs)
+    my = sum(y for _, y in logs) / len(logs)
+    sxx = sum((x - mx) ** 2 for x, _ in logs)
+    return sum((x - mx) * (y - my) for x, y in logs) / sxx if sxx else None
+
+
+def growth(analyze: dict) -> dict:
+    """How analyze's library-call time grows along each sweep (exponent of a power law)."""
+    out = {}
+    for sweep, key in (("size", "file_bytes"), ("operators", "n_operators")):
+        rows = [m for m in analyze["models"] if m["sweep"] == sweep]
+        out[sweep] = {
+            "exponent": growth_exponent([(m[key], m["library_call"]["median_s"]) for m in rows]),
+            "smallest": min(rows, key=lambda m: m[key]) if rows else None,
+            "largest": max(rows, key=lambda m: m[key]) if rows else None,
+        }
+    return out
+
+
 def render(data: dict) -> dict[str, str]:
     """Return {file name: Markdown} for both pages."""
     env = environment()
-    pages = {"benchmarks.md": _clean(env.get_template("benchmarks.md.jinja").render(d=data))}
+    derived = {"growth": growth(data["analyze"]) if "analyze" in data else None}
+    pages = {
+        "benchmarks.md": _clean(
+            env.get_template("benchmarks.md.jinja").render(d=data, derived=derived)
+        )
+    }
     if "quality" in data:
         pages["quality.md"] = _clean(env.get_template("quality.md.jinja").render(d=data))
     return pages

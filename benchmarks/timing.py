@@ -145,6 +145,19 @@ def import_times(args: list[str], cwd: Path, top: int = 10) -> list[dict]:
     return rows[:top]
 
 
+def _category(where: str) -> str:
+    """Whose code a shortened file name is: tinyreport's, the standard library's, ..."""
+    if where.startswith("tinyreport/"):
+        return "tinyreport"
+    if where.startswith("benchmarks/"):
+        return "benchmarks"
+    if where.startswith("stdlib/"):
+        return "Python standard library"
+    if where in ("built-in functions (C)", "import machinery"):
+        return where
+    return "other packages"
+
+
 def summarise_profile(stats: pstats.Stats, top: int = 12) -> dict:
     """Top functions by own time and own time per file, from a pstats.Stats."""
     entries = []
@@ -164,8 +177,16 @@ def summarise_profile(stats: pstats.Stats, top: int = 12) -> dict:
         )
     entries.sort(key=lambda e: -e["own_s"])
     files = sorted(by_file.items(), key=lambda kv: -kv[1])[:top]
+    categories: dict[str, float] = {}
+    for where, seconds in by_file.items():
+        kind = _category(where)
+        categories[kind] = categories.get(kind, 0.0) + seconds
     return {
         "total_own_s": round(total, 4),
+        "categories": [
+            {"category": k, "own_s": round(v, 4), "fraction": round(v / total, 4) if total else 0}
+            for k, v in sorted(categories.items(), key=lambda kv: -kv[1])
+        ],
         "functions": entries[:top],
         "files": [
             {"file": f, "own_s": round(s, 4), "fraction": round(s / total, 4) if total else 0}
