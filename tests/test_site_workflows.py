@@ -7,6 +7,8 @@ own sub-path, cleaned up on close, and the built site is uploaded as an artifact
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -55,3 +57,12 @@ def test_previews_are_built_for_their_sub_path_and_cleaned_up():
 def test_mkdocs_reads_site_url_from_the_environment():
     text = (WORKFLOWS.parents[1] / "mkdocs.yml").read_text()
     assert 'site_url: !ENV [SITE_URL, "https://tinyml-lab.github.io/tinyreport/"]' in text
+
+
+def test_workflows_pass_actionlint():
+    actionlint = Path(sys.executable).parent / "actionlint"
+    files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
+    proc = subprocess.run(
+        [str(actionlint), "-no-color", *files], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
