@@ -238,6 +238,8 @@ def test_device_runs_are_shown_with_their_log_and_simulated_ones_apart(tmp_path,
     assert str(measured) in cells[9]
     assert "| int8 TFLite |" in card and "9,900 B (9.7 KiB) |" in card
     assert "| 0 | CONV_2D | 912.5 µs | 5 |" in card
+    assert card.count('<div class="tr-chart"') == 6  # the operator profile's chart too
+    assert f"operator profile measured on device, {measured}" in card
     assert _cells(pages["index.md"], "[cnn](models/cnn.md)")[-1] == "measured"
     assert f"| `{measured}` | 1 | 6 | 1 | 0 | 0 |" in site.render(
         replace(results, device_logs=[{"path": str(measured), "n_boots": 1, "n_records": 6,

@@ -276,6 +276,25 @@ def latency(rows: list[dict], provenance: list[str]) -> dict:
     )
 
 
+def device_ops(ops: list[dict], title: str, provenance: list[str]) -> dict:
+    """Mean time per invoke of every operator on the device (`ops`: index, op, us)."""
+    timed = [o for o in ops if o.get("us") is not None]
+    return _figure(
+        [
+            {
+                "type": "bar",
+                "x": [f"{o['index']}: {o['op']}" for o in timed],
+                "y": [o["us"] for o in timed],
+                "hovertemplate": "%{x}: %{y} µs<extra></extra>",
+            }
+        ],
+        title,
+        provenance,
+        xaxis={"title": {"text": "operator (execution order)"}, "type": "category"},
+        yaxis={"title": {"text": "µs per invoke"}},
+    )
+
+
 def feasibility_map(
     cells: list[dict], models: list[str], boards: list[str], notes: list[str]
 ) -> dict:

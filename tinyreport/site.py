@@ -145,7 +145,7 @@ def _device_row(run: dict) -> dict[str, Any]:
     arena = run.get("arena") or {}
     heap = [h for h in run.get("heap") or [] if h.get("min_free_internal_bytes") is not None]
     vectors = run.get("vectors")
-    return {
+    row = {
         "variant": VARIANT_TITLES.get(run.get("variant", ""), run.get("model_name") or "?"),
         "kind": run.get("variant"),
         "status": run.get("status", "unknown"),
@@ -167,6 +167,15 @@ def _device_row(run: dict) -> dict[str, Any]:
         "problems": run.get("problems") or [],
         "ops": run.get("ops") or [],
     }
+    if row["ops"] and not row["simulated"] and any(o.get("us") is not None for o in row["ops"]):
+        row["ops_chart"] = charts.device_ops(
+            row["ops"],
+            f"Time per operator on the device, {row['variant']}",
+            [f"operator profile {PROVENANCE_LABELS[MEASURED_DEVICE]}, {row['log']}"],
+        )
+    else:
+        row["ops_chart"] = None
+    return row
 
 
 def arena_rows(model: ModelResult) -> list[dict[str, Any]]:
