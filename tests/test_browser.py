@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from e2e import ROOT, SMALL_CONFIG, make_project, tinyreport
+from e2e import ROOT, SMALL_CONFIG, make_project, results, tinyreport
 
 pytestmark = pytest.mark.slow
 
@@ -68,6 +68,13 @@ def site(server):
     make_project(root, (root / "tinyreport.toml").read_text() if reuse else SMALL_CONFIG)
     proc = tinyreport(root, "collect")
     assert proc.returncode == 0, proc.stderr
+    # A device log for the cnn's int8 file, written here in the board's protocol (no board is
+    # attached): the pages then show device results, and their charts get rendered too.
+    cnn = next(m for m in results(root)["models"] if m["name"] == "cnn")
+    _write_device_log(root / "benchmarks" / "logs" / "test-board.log", cnn)
+    proc = tinyreport(root, "collect")
+    assert proc.returncode == 0, proc.stderr
+    assert results(root)["device_logs"][0]["n_runs"] == 1
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": base}
     build = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", "site"],
@@ -79,6 +86,26 @@ def site(server):
     )
     assert build.returncode == 0, build.stderr
     return root / "site", base
+
+
+def _write_device_log(path: Path, model: dict) -> None:
+    from tinyreport.serial.protocol import format_record as rec
+
+    model_id = model["variants"]["tflite_int8"]["sha256"]
+    lines = [
+        rec("boot", {"seq": 0, "run": "0badc0de", "chip": "esp32s3", "cores": 2,
+                     "cpu_mhz": 240, "flash_bytes": 8388608, "psram_bytes": 8388608,
+                     "idf": "v5.3.1", "fw": "tinyfw-browser-test", "esp_nn": 1, "n_models": 1}),
+        rec("model", {"seq": 1, "id": model_id, "name": "cnn_int8", "arena_given_bytes": 65536}),
+        rec("alloc", {"seq": 2, "id": model_id, "status": "ok", "arena_given_bytes": 65536,
+                      "arena_used_bytes": 9356}),
+        rec("lat", {"seq": 3, "id": model_id, "i": 0, "us": [1800, 1840, 1900, 2000, 1850]}),
+        rec("op", {"seq": 4, "id": model_id, "i": 0, "op": "CONV_2D", "us": 912.5, "n": 5}),
+        rec("op", {"seq": 5, "id": model_id, "i": 1, "op": "MAX_POOL_2D", "us": 88.2, "n": 5}),
+        rec("done", {"seq": 6, "n_models": 1, "n_ok": 1}),
+    ]  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
 
 
 def _pages(site_dir: Path) -> list[str]:
@@ -229,12 +256,14 @@ def test_every_page_renders_every_chart_without_errors(site, browser):
         counts[page] = wait_for_charts(browser, page)
         assert console_errors(browser) == [], page
     assert foreign_requests(browser) == []
-    # Overview 3, variants 4, feasibility 4 (no device latency yet), model cards 5 each
-    # (per digit, three confusion matrices in tabs, arena timeline), the lab notebook 2.
+    # Overview 3, variants 4, feasibility 5 (with the device latency), model cards 5 (per
+    # digit, three confusion matrices in tabs, arena timeline) and the cnn's device operator
+    # profile, the lab notebook 2.
     assert counts["report/"] == 3
     assert counts["report/compare/variants/"] == 4
-    assert counts["report/compare/feasibility/"] == 4
-    assert counts["report/models/mlp/"] == counts["report/models/cnn/"] == 5
+    assert counts["report/compare/feasibility/"] == 5
+    assert counts["report/models/mlp/"] == 5
+    assert counts["report/models/cnn/"] == 6
     assert counts["labs/lab05-feasibility/"] == 2
 
 
