@@ -307,3 +307,27 @@ def test_notebook_runs_against_the_results_file(tmp_path, fixture_results):
     text = "".join(o.get("text", "") for o in outputs)
     best = site.recommendation(fixture_results)["model"]
     assert f"Deploy {best} as int8 on the Seeed Studio XIAO ESP32S3" in text
+
+
+def test_pages_render_without_the_memory_analysis(fixture_results):
+    """A results file without `analysis` (older collect) still renders, and says what is missing."""
+    from dataclasses import replace
+
+    bare = replace(
+        fixture_results,
+        models=[
+            replace(m, variants={k: replace(v, analysis=None) for k, v in m.variants.items()})
+            for m in fixture_results.models
+        ],
+    )
+    pages = site.render(bare)
+    assert (
+        "not in the results\nfile yet (no analysis of the TFLite files)" in pages["models/mlp.md"]
+    )
+    assert (
+        "Not in the results file yet (no analysis of the TFLite files)"
+        in pages["compare/feasibility.md"]
+    )
+    assert site.recommendation(bare) is None
+    row = _cells(pages["index.md"], "[mlp](models/mlp.md)")
+    assert row[6:8] == ["—", "—"]  # no SRAM or flash verdict without a budget
