@@ -201,7 +201,8 @@ def _device_log(path: Path, model_id: str, sim: int, samples: list[int]) -> Path
         ),  # fmt: skip
         rec("lat", {"seq": 3, "id": model_id, "i": 0, "us": samples}),
         rec("op", {"seq": 4, "id": model_id, "i": 0, "op": "CONV_2D", "us": 912.5, "n": 5}),
-        rec("done", {"seq": 5, "n_models": 1, "n_ok": 1}),
+        rec("vec", {"seq": 5, "id": model_id, "n": 10, "match": 9, "max_abs_diff": 1, "tol": 0}),
+        rec("done", {"seq": 6, "n_models": 1, "n_ok": 1}),
     ]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -235,14 +236,15 @@ def test_device_runs_are_shown_with_their_log_and_simulated_ones_apart(tmp_path,
     assert cells[2] == "5"  # invokes
     assert cells[3] == "1.850 ms"  # median of the five samples
     assert cells[6] == site.fmt_bytes(9900)  # arena_used_bytes from the alloc record
+    assert cells[8] == "9/10 match, max abs diff 1"  # test vectors, one cell
     assert str(measured) in cells[9]
     assert "| int8 TFLite |" in card and "9,900 B (9.7 KiB) |" in card
     assert "| 0 | CONV_2D | 912.5 µs | 5 |" in card
     assert card.count('<div class="tr-chart"') == 6  # the operator profile's chart too
     assert f"operator profile measured on device, {measured}" in card
     assert _cells(pages["index.md"], "[cnn](models/cnn.md)")[-1] == "measured"
-    assert f"| `{measured}` | 1 | 6 | 1 | 0 | 0 |" in site.render(
-        replace(results, device_logs=[{"path": str(measured), "n_boots": 1, "n_records": 6,
+    assert f"| `{measured}` | 1 | 7 | 1 | 0 | 0 |" in site.render(
+        replace(results, device_logs=[{"path": str(measured), "n_boots": 1, "n_records": 7,
                                        "n_runs": 1, "n_runs_unknown_model": 0, "problems": []}])
     )["index.md"]  # fmt: skip
     assert (

@@ -121,7 +121,7 @@ def board_info(board_id: str, results: Results | None = None) -> dict[str, Any]:
 
 
 def known_boards() -> list[str]:
-    """Ids of the boards tinyreport has files for, the target first."""
+    """Ids of the boards tinyreport has files for, sorted."""
     try:
         from tinyreport.boards import board_ids
 
@@ -160,7 +160,7 @@ def _device_row(run: dict) -> dict[str, Any]:
         "vectors": "—"
         if not vectors
         else f"{vectors.get('n_match')}/{vectors.get('n')} match"
-        + (f", max |diff| {vectors.get('max_abs_diff')}" if vectors.get("max_abs_diff") else ""),
+        + (f", max abs diff {vectors['max_abs_diff']:g}" if vectors.get("max_abs_diff") else ""),
         "log": (run.get("source") or {}).get("path", "?"),
         "boot": (run.get("source") or {}).get("boot"),
         "fw": (run.get("board") or {}).get("fw"),
