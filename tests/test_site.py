@@ -149,7 +149,11 @@ def test_feasibility_page_budgets_and_recommendation(fixture_results):
         assert target[m.name]["demand_bytes"] == budget["demand_bytes"]
         assert target[m.name]["verdict"] == budget["verdict"]
         assert target[m.name]["provenance"] == "computed"
-    assert {c["provenance"] for c in data["map_cells"] if c["board"] == "stm32f4"} == {"estimated"}
+    for c in data["map_cells"]:  # every board from the analysis kept in the results
+        kept = fixture_results.model(c["model"]).variants["tflite_int8"].analysis["boards"]
+        assert c["demand_bytes"] == kept[c["board"]]["budget"]["sram"]["demand_bytes"]
+        assert c["flash_verdict"] == kept[c["board"]]["budget"]["flash"]["verdict"]
+        assert c["provenance"] == "computed"
     # The recommendation: the most accurate int8 model whose budgets are not exceeded.
     best = max(fixture_results.models, key=lambda m: m.variants["tflite_int8"].accuracy)
     assert f'!!! success "Deploy {best.name}"' in page
@@ -333,3 +337,28 @@ def test_pages_render_without_the_memory_analysis(fixture_results):
     assert site.recommendation(bare) is None
     row = _cells(pages["index.md"], "[mlp](models/mlp.md)")
     assert row[6:8] == ["—", "—"]  # no SRAM or flash verdict without a budget
+
+
+def test_feasibility_map_without_per_board_analysis_is_estimated(fixture_results):
+    """An analysis without `boards` (older analyze): other boards' cells are estimates."""
+    from dataclasses import replace
+
+    def strip(v):
+        return replace(v, analysis={k: x for k, x in v.analysis.items() if k != "boards"})
+
+    models = [
+        replace(m, variants={**m.variants, "tflite_int8": strip(m.variants["tflite_int8"])})
+        for m in fixture_results.models
+    ]
+    cells, _, notes = site.feasibility_cells(replace(fixture_results, models=models))
+    kept = fixture_results.model("mlp").variants["tflite_int8"].analysis["boards"]
+    by_board = {c["board"]: c for c in cells if c["model"] == "mlp"}
+    # Same TFLM build as the target: the same numbers as analyze() gives.
+    assert by_board["xiao-esp32s3"]["provenance"] == "computed"
+    assert (
+        by_board["xiao-esp32s3"]["demand_bytes"]
+        == kept["xiao-esp32s3"]["budget"]["sram"]["demand_bytes"]
+    )
+    assert by_board["stm32f4"]["provenance"] == "estimated"
+    assert any("estimated" in n for n in notes)
+    assert "estimated" in next(c for c in cells if c["board"] == "stm32f4")["label"]

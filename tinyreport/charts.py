@@ -334,7 +334,7 @@ def feasibility_map(
         ],
         "Feasibility map: SRAM needed as a share of each board's usable SRAM",
         [
-            "arena: computed by tinyreport's planner for the target's TFLM build",
+            "arena: computed by tinyreport's planner for each board's TFLM build",
             *notes,
             "stack, system and usable SRAM: the board files, with their sources",
         ],

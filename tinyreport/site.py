@@ -279,55 +279,79 @@ def budget_rows(results: Results, memory: str) -> list[dict[str, Any]]:
 
 
 def feasibility_cells(results: Results) -> tuple[list[dict], list[str], list[str]]:
-    """SRAM demand as a share of usable SRAM for every int8 model on every known board.
+    """SRAM and flash verdicts of every int8 model on every known board, with their basis.
 
-    Computed exactly for boards whose TFLM build (arena profile) is the target's; for the
-    others, estimated from the target arena without its ESP-NN scratch buffers (what reference
-    or CMSIS-NN kernels do not ask for in the same way), and labelled so.
+    From the analysis in the results: `analysis["boards"]` holds the arena and budgets that
+    `analyze()` computed for every bundled board (each with its label). A results file without
+    it falls back to the target's arena, without its ESP-NN scratch buffers for boards with
+    another TFLM build, labelled as an estimate.
     """
     cells: list[dict] = []
     analysed = [m for m in results.models if m.variants["tflite_int8"].analysis]
     if not analysed:
         return [], [], []
-    from tinyreport.boards import load_board
-    from tinyreport.budget import sram_budget
-
+    boards = sorted(known_boards(), key=lambda b: (b != results.board, b))
     for m in analysed:
         a = m.variants["tflite_int8"].analysis
-        target = a["arena"]["target"]
-        in_bytes = (a["model"].get("input") or {}).get("bytes", 0)
-        out_bytes = (a["model"].get("output") or {}).get("bytes", 0)
-        for board_id in sorted(known_boards(), key=lambda b: (b != results.board, b)):
-            if board_id == a["board"]["id"]:  # the results file's own budget for the target
-                name, same = a["board"]["name"], True
-                b = a["budget"]["sram"]
-                demand, capacity, verdict = b["demand_bytes"], b["capacity_bytes"], b["verdict"]
-            else:
-                board = load_board(board_id)
-                same = board.arena_profile == target["profile"]
-                arena = target["total_bytes"] - (0 if same else target.get("scratch_bytes", 0))
-                budget = sram_budget(board, arena, in_bytes, out_bytes)
-                name, demand = board.name, budget.demand_bytes
-                capacity, verdict = budget.capacity_bytes, budget.verdict
+        for board_id in boards:
+            cell = _board_cell(a, board_id)
+            sram = cell["budget"]["sram"]
             cells.append(
                 {
                     "model": m.name,
                     "board": board_id,
-                    "board_name": name,
-                    "demand_bytes": demand,
-                    "capacity_bytes": capacity,
-                    "pc_sram": 100.0 * demand / capacity,
-                    "verdict": verdict,
-                    "provenance": COMPUTED if same else ESTIMATED,
+                    "board_name": board_info(board_id)["name"],
+                    "arena_bytes": cell["arena_bytes"],
+                    "demand_bytes": sram["demand_bytes"],
+                    "capacity_bytes": sram["capacity_bytes"],
+                    "pc_sram": 100.0 * sram["demand_bytes"] / sram["capacity_bytes"],
+                    "verdict": sram["verdict"],
+                    "flash_verdict": cell["budget"]["flash"]["verdict"],
+                    "provenance": cell["provenance"],
+                    "label": cell["label"],
                 }
             )
-    notes = []
+    notes = ["caveats per board in the table above"]
     if any(c["provenance"] == ESTIMATED for c in cells):
-        notes.append(
-            "boards with another TFLM build: the target arena without its ESP-NN scratch "
-            "buffers (estimated)"
-        )
+        notes.append("boards with another TFLM build: estimated from the target's arena")
     return cells, [m.name for m in analysed], notes
+
+
+def _board_cell(a: dict[str, Any], board_id: str) -> dict[str, Any]:
+    """Arena and budgets of one analysed model on one board, with provenance and label."""
+    kept = (a.get("boards") or {}).get(board_id)
+    if kept:
+        return {**kept, "provenance": COMPUTED, "label": kept.get("label", "computed")}
+    target = a["arena"]["target"]
+    if board_id == a["board"]["id"]:
+        return {
+            "arena_bytes": target["total_bytes"],
+            "budget": a["budget"],
+            "provenance": COMPUTED,
+            "label": target["label"],
+        }
+    from tinyreport.boards import load_board
+    from tinyreport.budget import flash_budget, sram_budget
+
+    board = load_board(board_id)
+    same = board.arena_profile == target["profile"]
+    arena = target["total_bytes"] - (0 if same else target.get("scratch_bytes", 0))
+    model = a["model"]
+    sram = sram_budget(
+        board,
+        arena,
+        (model.get("input") or {}).get("bytes", 0),
+        (model.get("output") or {}).get("bytes", 0),
+    )
+    flash = flash_budget(board, model["file_bytes"], tuple(model.get("op_types", ())))
+    return {
+        "arena_bytes": arena,
+        "budget": {"sram": sram.to_dict(), "flash": flash.to_dict()},
+        "provenance": COMPUTED if same else ESTIMATED,
+        "label": "computed with the target's TFLM build"
+        if same
+        else "estimated: the target's arena without its ESP-NN scratch buffers",
+    }
 
 
 def recommendation(results: Results) -> dict[str, Any] | None:
@@ -544,6 +568,7 @@ def page_data(results: Results) -> dict[str, Any]:
                 "board_name": next(c["board_name"] for c in cells if c["board"] == b),
                 "capacity_bytes": next(c["capacity_bytes"] for c in cells if c["board"] == b),
                 "provenance": next(c["provenance"] for c in cells if c["board"] == b),
+                "label": next(c["label"] for c in cells if c["board"] == b),
                 "cells": [
                     next(c for c in cells if c["board"] == b and c["model"] == m)
                     for m in map_models
