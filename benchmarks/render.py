@@ -34,15 +34,26 @@ def fmt_pp(pp: float) -> str:
     return "0.00 pp" if pp == 0 else f"{pp:+.2f} pp".replace("-", "−")
 
 
-def fmt_measured(t: dict) -> str:
-    """A target's measured value in its unit."""
-    if t["unit"] == "s":
-        return fmt_s(t["measured"])
-    if t["unit"] == "bytes":
-        return fmt_bytes(int(t["measured"]))
-    if t["unit"] == "%":
-        return f"{t['measured']:.2f} %"
-    return f"{t['measured']:.1f} {t['unit']}"
+def fmt_in_unit(value: float | None, unit: str) -> str:
+    """A target's value in its unit."""
+    if value is None:
+        return "—"
+    if unit == "s":
+        return fmt_s(value)
+    if unit == "bytes":
+        return fmt_bytes(int(value))
+    if unit == "%":
+        return f"{value:.2f} %"
+    return f"{value:.1f} {unit}"
+
+
+def fmt_verdict(t: dict) -> str:
+    """Met or missed; a wall-time miss that CPU time meets is blamed on the busy machine."""
+    if t["passed"]:
+        return "met"
+    if t.get("passed_cpu"):
+        return "**missed** on wall time; met on CPU time (busy machine)"
+    return "**missed**"
 
 
 def environment() -> Environment:
@@ -61,7 +72,8 @@ def environment() -> Environment:
         int=fmt_int,
         spct=fmt_signed_pct,
         pp=fmt_pp,
-        measured=fmt_measured,
+        unit=fmt_in_unit,
+        verdict=fmt_verdict,
         mib=lambda n: f"{n / 1024 / 1024:,.1f} MiB",
     )
     return env
