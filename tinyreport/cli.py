@@ -10,6 +10,15 @@ import click
 from tinyreport import __version__
 from tinyreport.errors import TinyReportError
 
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("tinyreport.toml"),
+    show_default=True,
+    help="Configuration file.",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tinyreport")
@@ -18,14 +27,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("tinyreport.toml"),
-    show_default=True,
-    help="Configuration file.",
-)
+@config_option
 @click.option("-v", "--verbose", is_flag=True, help="Show progress even when not on a terminal.")
 @click.option("-q", "--quiet", is_flag=True, help="Show no progress.")
 def collect(config_path: Path, verbose: bool, quiet: bool) -> None:
@@ -133,14 +135,7 @@ def analyze(model: Path, board: str, as_json: bool, int8_only: bool) -> None:
 
 
 @cli.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("tinyreport.toml"),
-    show_default=True,
-    help="Configuration file.",
-)
+@config_option
 @click.option(
     "--vectors",
     "n_vectors",
