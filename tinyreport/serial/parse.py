@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -195,8 +196,56 @@ def _time_fields(num: str, unit: str) -> dict[str, object]:
     return {"us": float(num) * _TIME_UNITS_US[unit_l]}
 
 
+# The old formats' patterns, compiled once: the parser runs on every line that may matter.
+_TABLE_ARENA = re.compile(r"\[\[ (Table|CSV) \]\]: Arena")
+_TABLE_ESPDL_MODULE = re.compile(r"\|\s*name\s*\|\s*type\s*\|\s*latency\s*\|")
+_TABLE_ESPDL_MEMORY = re.compile(r"\|\s*\|\s*internal RAM\s*\|\s*PSRAM\s*\|\s*FLASH\s*\|")
+_ARENA_HEADER = re.compile(r'"?Arena"?\s*(,|\s)\s*"?Bytes"?.*')
+_ARENA_ROW = re.compile(
+    r'"?\s*(?P<name>Total|NonPersistent|Persistent|Head|Tail)"?\s*[|,]\s*'
+    r"(?P<bytes>[0-9]+)\s*[|,]\s*" + _NUM
+)
+_TAG_ROW = re.compile(r"(?P<tag>[A-Za-z_][A-Za-z0-9_]*), (?P<ticks>[0-9]+)")
+_TAG_TOTAL = re.compile(r'"total number of ticks", [0-9]+')
+_CSV_ROW = re.compile(r"(?P<i>[0-9]+),(?P<tag>[^,]+),(?P<ticks>-?[0-9]+),(?P<ms>-?[0-9]+)")
+_BORDER = re.compile(r"\+[-+]+\+")
+_ESPDL_MODULE_ROW = re.compile(
+    r"\|\s*(?P<name>\S+)\s*\|\s*(?P<type>\S*)\s*\|\s*(?P<lat>[0-9]+)(?P<unit>us|cycle)\s*\|"
+)
+_ALLOC_FAILED = re.compile(
+    r"Failed to (?:resize buffer|allocate (?:tail|temp) memory)\. Requested: "
+    r"(?P<req>[0-9]+), available (?P<avail>[0-9]+), missing: (?P<missing>[0-9]+)"
+)
+_ALLOCATE_TENSORS_FAILED = re.compile(r"(?:ERROR: )?AllocateTensors\(\) failed\.?")
+_RECORDING_ALLOCATOR = re.compile(
+    r"\[RecordingMicroAllocator\] Arena allocation (?P<part>total|head|tail) (?P<n>[0-9]+) bytes"
+)
+_PROFILER = re.compile(
+    r"(?P<tag>[A-Za-z_][A-Za-z0-9_()]*) took (?P<ticks>-?[0-9]+) "
+    r"(?P<unit>ticks|cycles) \((?P<ms>-?[0-9]+) ms\)\.?"
+)
+_OPERATOR_TAG = re.compile(r"[A-Z][A-Z0-9_]*")
+_ARENA_SIZE = re.compile(r"Configured arena size = (?P<n>[0-9]+)")
+_LAB05_TIME = re.compile(r"Inference time:\s*" + _TIME_RE + r"\.?")
+_LAB05_ARENA = re.compile(r"Arena used:\s*" + _BYTES_RE + r"\.?")
+_ESPDL_MODEL = re.compile(r"model:(?P<name>[^,\s]+), version:-?[0-9]+(, description:.*)?")
+_ESPDL_MISMATCH = re.compile(r"Test output \S+ does not match")
+_ESPDL_SUMMARY = re.compile(r"\|\s*(module|memory) summary\s*\|")
+_TEXT_BYTES = re.compile(_BYTES_RE)
+_TEXT_TIME = re.compile(_TIME_RE)
+_TEXT_USED = re.compile(r"\bused\b|\busage\b|\bneeded\b|\brequired\b")
+_TEXT_PSRAM = re.compile(r"psram|spiram")
+_TEXT_MIN = re.compile(r"\bmin|\blowest|\blow.water")
+_TEXT_OP = re.compile(r"\b(?P<op>[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{3,})\b\s*[:=]?\s*" + _TIME_RE)
+_TEXT_LATENCY = re.compile(r"\binferenc|\binvoke|\blatency|\binference")
+
+
 class _LineParser:
-    """The formats other than ours; some tables need a little state from line to line."""
+    """The formats other than ours; some tables need a little state from line to line.
+
+    Each single-line parser first looks at what its lines must start with or hold, so a line
+    of another format costs a character test, not a regular expression.
+    """
 
     def __init__(self) -> None:
         self.table: str | None = None  # which table's rows we are in
@@ -222,16 +271,18 @@ class _LineParser:
     # --- tables -------------------------------------------------------------------------------
 
     def _table_start(self, body: str) -> list[Finding] | None:
-        if re.fullmatch(r"\[\[ (Table|CSV) \]\]: Arena", body):
+        if body[0] not in '["|':
+            return None
+        if _TABLE_ARENA.fullmatch(body):
             self.table = "tflm-arena"
         elif body.startswith('"Unique Tag","Total ticks across all events'):
             self.table = "tflm-tag"
         elif body == '"Event","Tag","Ticks","ms"':
             self.table = "tflm-csv"
             self.table_index = 0
-        elif re.fullmatch(r"\|\s*name\s*\|\s*type\s*\|\s*latency\s*\|", body):
+        elif _TABLE_ESPDL_MODULE.fullmatch(body):
             self.table = "espdl-module"
-        elif re.fullmatch(r"\|\s*\|\s*internal RAM\s*\|\s*PSRAM\s*\|\s*FLASH\s*\|", body):
+        elif _TABLE_ESPDL_MEMORY.fullmatch(body):
             self.table = "espdl-memory"
         else:
             return None
@@ -241,13 +292,9 @@ class _LineParser:
         """Return findings for a row of the current table, [] for a filler, None at its end."""
         table = self.table
         if table == "tflm-arena":
-            if re.fullmatch(r'"?Arena"?\s*(,|\s)\s*"?Bytes"?.*', body):
+            if _ARENA_HEADER.fullmatch(body):
                 return []
-            m = re.fullmatch(
-                r'"?\s*(?P<name>Total|NonPersistent|Persistent|Head|Tail)"?\s*[|,]\s*'
-                r"(?P<bytes>[0-9]+)\s*[|,]\s*" + _NUM,
-                body,
-            )
+            m = _ARENA_ROW.fullmatch(body)
             if m is None:
                 return None
             n = int(m["bytes"])
@@ -257,29 +304,23 @@ class _LineParser:
             part = "head" if name in ("NonPersistent", "Head") else "tail"
             return [("alloc_part", {"part": part, "bytes": n}, FMT_BENCHMARK, MEDIUM)]
         if table == "tflm-tag":
-            m = re.fullmatch(r"(?P<tag>[A-Za-z_][A-Za-z0-9_]*), (?P<ticks>[0-9]+)", body)
+            m = _TAG_ROW.fullmatch(body)
             if m is not None:
                 fields = {"op": m["tag"], "ticks": int(m["ticks"]), "per_tag": True}
                 return [("op", fields, FMT_BENCHMARK, MEDIUM)]
-            if re.fullmatch(r'"total number of ticks", [0-9]+', body):
+            if _TAG_TOTAL.fullmatch(body):
                 return []
             return None
         if table == "tflm-csv":
-            m = re.fullmatch(
-                r"(?P<i>[0-9]+),(?P<tag>[^,]+),(?P<ticks>-?[0-9]+),(?P<ms>-?[0-9]+)", body
-            )
+            m = _CSV_ROW.fullmatch(body)
             if m is None:
                 return None
             fields = {"i": int(m["i"]), "op": m["tag"], "ticks": int(m["ticks"])}
             return [("op", fields, FMT_PROFILER, MEDIUM)]
         if table == "espdl-module":
-            if re.fullmatch(r"\+[-+]+\+", body):
+            if _BORDER.fullmatch(body):
                 return []
-            m = re.fullmatch(
-                r"\|\s*(?P<name>\S+)\s*\|\s*(?P<type>\S*)\s*\|\s*(?P<lat>[0-9]+)"
-                r"(?P<unit>us|cycle)\s*\|",
-                body,
-            )
+            m = _ESPDL_MODULE_ROW.fullmatch(body)
             if m is None:
                 return None
             timing = {"us": float(m["lat"])} if m["unit"] == "us" else {"ticks": int(m["lat"])}
@@ -292,7 +333,7 @@ class _LineParser:
             fields = {"op": m["type"] or m["name"], "name": m["name"], **timing}
             return [("op", fields, FMT_ESPDL, MEDIUM)]
         if table == "espdl-memory":
-            if re.fullmatch(r"\+[-+]+\+", body) or body.startswith("|"):
+            if _BORDER.fullmatch(body) or body.startswith("|"):
                 return []
             return None
         return None
@@ -300,21 +341,15 @@ class _LineParser:
     # --- single lines -------------------------------------------------------------------------
 
     def _allocator(self, body: str) -> list[Finding] | None:
-        m = re.fullmatch(
-            r"Failed to (?:resize buffer|allocate (?:tail|temp) memory)\. Requested: "
-            r"(?P<req>[0-9]+), available (?P<avail>[0-9]+), missing: (?P<missing>[0-9]+)",
-            body,
-        )
+        if body[0] not in "FEA[":
+            return None
+        m = _ALLOC_FAILED.fullmatch(body)
         if m is not None:
             fields = {"status": "fail", "arena_missing_bytes": int(m["missing"])}
             return [("alloc", fields, FMT_TFLM_ERROR, MEDIUM)]
-        if re.fullmatch(r"(?:ERROR: )?AllocateTensors\(\) failed\.?", body):
+        if _ALLOCATE_TENSORS_FAILED.fullmatch(body):
             return [("alloc", {"status": "fail"}, FMT_TFLM_ERROR, MEDIUM)]
-        m = re.fullmatch(
-            r"\[RecordingMicroAllocator\] Arena allocation (?P<part>total|head|tail) "
-            r"(?P<n>[0-9]+) bytes",
-            body,
-        )
+        m = _RECORDING_ALLOCATOR.fullmatch(body)
         if m is None:
             if body.startswith("[RecordingMicroAllocator] '"):
                 return []  # per-type detail: known, not needed
@@ -325,49 +360,51 @@ class _LineParser:
         return [("alloc_part", {"part": m["part"], "bytes": n}, FMT_ALLOCATOR, MEDIUM)]
 
     def _profiler(self, body: str) -> list[Finding] | None:
-        m = re.fullmatch(
-            r"(?P<tag>[A-Za-z_][A-Za-z0-9_()]*) took (?P<ticks>-?[0-9]+) "
-            r"(?P<unit>ticks|cycles) \((?P<ms>-?[0-9]+) ms\)\.?",
-            body,
-        )
+        if " took " not in body:
+            return None
+        m = _PROFILER.fullmatch(body)
         if m is None:
             return None
-        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", m["tag"]):
+        if not _OPERATOR_TAG.fullmatch(m["tag"]):
             return []  # an event of the application (e.g. TfliteGetModel), not an operator
         fields: dict[str, object] = {"op": m["tag"], "ticks": int(m["ticks"])}
         return [("op", fields, FMT_PROFILER, MEDIUM)]
 
     def _benchmark(self, body: str) -> list[Finding] | None:
-        m = re.fullmatch(r"Configured arena size = (?P<n>[0-9]+)", body)
+        if not body.startswith("Configured arena size = "):
+            return None
+        m = _ARENA_SIZE.fullmatch(body)
         if m is not None:
             return [("arena_given", {"arena_given_bytes": int(m["n"])}, FMT_BENCHMARK, MEDIUM)]
         return None
 
     def _lab05(self, body: str) -> list[Finding] | None:
-        m = re.fullmatch(r"Inference time:\s*" + _TIME_RE + r"\.?", body)
+        if body[0] not in "IA":
+            return None
+        m = _LAB05_TIME.fullmatch(body)
         if m is not None:
             timing = _time_fields(m["num"], m["unit"])
             if "us" in timing:
                 us = timing["us"]
                 return [("lat", {"us": [us], "i": None}, FMT_LAB05, MEDIUM)]
             return [("lat", {"ticks": [timing["ticks"]], "i": None}, FMT_LAB05, MEDIUM)]
-        m = re.fullmatch(r"Arena used:\s*" + _BYTES_RE + r"\.?", body)
+        m = _LAB05_ARENA.fullmatch(body)
         if m is not None:
             n = _bytes(m["num"], m["unit"])
             return [("alloc", {"status": "ok", "arena_used_bytes": n}, FMT_LAB05, MEDIUM)]
         return None
 
     def _espdl(self, body: str) -> list[Finding] | None:
-        m = re.fullmatch(r"model:(?P<name>[^,\s]+), version:-?[0-9]+(, description:.*)?", body)
+        if body[0] not in "mT|+":
+            return None
+        m = _ESPDL_MODEL.fullmatch(body)
         if m is not None:
             return [("model_name", {"name": m["name"]}, FMT_ESPDL, MEDIUM)]
         if body == "Test Pass!":
             return [("vec", {"n": 1, "match": 1}, FMT_ESPDL, MEDIUM)]
-        if re.fullmatch(r"Test output \S+ does not match", body):
+        if _ESPDL_MISMATCH.fullmatch(body):
             return [("vec", {"n": 1, "match": 0}, FMT_ESPDL, MEDIUM)]
-        if re.fullmatch(r"\|\s*(module|memory) summary\s*\|", body) or re.fullmatch(
-            r"\+[-+]+\+", body
-        ):
+        if _ESPDL_SUMMARY.fullmatch(body) or _BORDER.fullmatch(body):
             return []
         return None
 
@@ -375,33 +412,27 @@ class _LineParser:
         """Free text stating a figure with its unit: the least trusted reading."""
         lower = body.lower()
         if "arena" in lower:
-            m = re.search(_BYTES_RE, body)
+            m = _TEXT_BYTES.search(body)
             if m is not None:
                 n = _bytes(m["num"], m["unit"])
-                if re.search(r"\bused\b|\busage\b|\bneeded\b|\brequired\b", lower):
+                if _TEXT_USED.search(lower):
                     fields: dict[str, object] = {"status": "ok", "arena_used_bytes": n}
                     return [("alloc", fields, FMT_TEXT, LOW)]
                 return [("arena_given", {"arena_given_bytes": n}, FMT_TEXT, LOW)]
         if "free" in lower:
-            m = re.search(_BYTES_RE, body)
+            m = _TEXT_BYTES.search(body)
             if m is not None:
                 n = _bytes(m["num"], m["unit"])
-                key = (
-                    "free_psram_bytes"
-                    if re.search(r"psram|spiram", lower)
-                    else ("free_internal_bytes")
-                )
-                if re.search(r"\bmin|\blowest|\blow.water", lower):
+                key = "free_psram_bytes" if _TEXT_PSRAM.search(lower) else "free_internal_bytes"
+                if _TEXT_MIN.search(lower):
                     key = "min_" + key
                 return [("heap", {key: n}, FMT_TEXT, LOW)]
-        m = re.search(
-            r"\b(?P<op>[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{3,})\b\s*[:=]?\s*" + _TIME_RE, body
-        )
+        m = _TEXT_OP.search(body)
         if m is not None and ("_" in m["op"] or m["op"] in _SINGLE_WORD_OPS):
             fields = {"op": m["op"], **_time_fields(m["num"], m["unit"])}
             return [("op", fields, FMT_TEXT, LOW)]
-        if re.search(r"\binferenc|\binvoke|\blatency|\binference", lower):
-            m = re.search(_TIME_RE, body)
+        if _TEXT_LATENCY.search(lower):
+            m = _TEXT_TIME.search(body)
             if m is not None:
                 timing = _time_fields(m["num"], m["unit"])
                 if "us" in timing:
@@ -420,92 +451,185 @@ class _LineParser:
     )
 
 
-def parse_log(data: bytes, path: str = "<bytes>") -> ParsedLog:
-    """Parse a whole log; return its boots with their records and problems."""
-    boots = [Boot(index=0, offset=0)]
-    legacy = _LineParser()
-    last_seq: int | None = None
-    seen_seq: set[int] = set()
+# A whole line that is one well-formed record in printable ASCII, as the firmware prints it:
+# the common case, found in the whole log at once (decoded as Latin-1, so string indexes are
+# byte offsets). Every other line (colour codes, a cut record, two records on a line, noise)
+# is read line by line, which reads such a line the same way.
+_CLEAN_RECORD = re.compile(
+    r"^@TR(?P<version>[0-9]{1,3}) (?P<type>[a-z][a-z0-9_]*)"
+    r"(?P<fields>(?: [a-z][a-z0-9_]*=[!-<>-~]*)*) crc=(?P<crc>[0-9a-f]{8})\r?$",
+    re.MULTILINE,
+)
+_VERSION_TEXT = str(protocol.PROTOCOL_VERSION)
+# A line can only matter if it holds one of these: a record marker, the boot ROM's lines, or a
+# word some old format needs (each parser of _LineParser needs at least one of them). Lines
+# without any are skipped unread, unless a table is open (any line may end it).
+_NOTABLE = re.compile(
+    r"@TR|ESP-ROM:|rst:0x|(?i:arena|free)|[0-9]\s*[µμumstc]| took |Inference|latency"
+    r"|Unique Tag|\"Event\"|internal RAM|Failed to|AllocateTensors|RecordingMicroAllocator"
+    r"|model:|Test |summary|\+[-+]"
+)
 
-    def current() -> Boot:
-        return boots[-1]
 
-    def new_boot(offset: int) -> None:
-        nonlocal last_seq, seen_seq, legacy
-        boots.append(Boot(index=len(boots), offset=offset))
-        last_seq = None
-        seen_seq = set()
-        legacy = _LineParser()
+class _Reader:
+    """The state of one parse: the boots so far and what the current boot has seen."""
 
-    def handle(text: str, offset: int, number: int) -> None:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.boots = [Boot(index=0, offset=0)]
+        self.legacy = _LineParser()
+        self.last_seq: int | None = None
+        self.seen_seq: set[int] = set()
+        self.has_protocol = False  # the current boot holds a record of ours
+
+    def new_boot(self, offset: int) -> None:
+        self.boots.append(Boot(index=len(self.boots), offset=offset))
+        self.last_seq = None
+        self.seen_seq = set()
+        self.legacy = _LineParser()
+        self.has_protocol = False
+
+    def problem(self, offset: int, number: int, message: str) -> None:
+        boot = self.boots[-1]
+        boot.problems.append(Problem(offset, number, message, boot.index))
+
+    def lines(self, data: bytes, start: int, end: int, number: int) -> int:
+        """Read the lines of data[start:end] (no newline at its end); return the next number."""
+        offset = start
+        for raw in data[start:end].split(b"\n"):
+            self.line(raw, offset, number)
+            offset += len(raw) + 1
+            number += 1
+        return number
+
+    def line(self, raw: bytes, offset: int, number: int) -> None:
+        """Read one line of the log: a boot ROM banner, records, or an old format's line."""
+        text = clean_line(raw)
+        if self.legacy.table is None and _NOTABLE.search(text) is None:
+            return
+        banner = text.find(_ROM_START)
+        if banner < 0 and not _ROM_RESET.match(text.strip()):
+            self.handle(text, offset, number)
+            return
+        if banner > 0:
+            self.handle(text[:banner], offset, number)  # what the reset cut short
+        current = self.boots[-1]
+        if current.records or current.problems:
+            start = raw.find(_ROM_START.encode())
+            self.new_boot(offset + max(start, 0))
+        if banner < 0:
+            self.boots[-1].reset = text.strip()
+
+    def handle(self, text: str, offset: int, number: int) -> None:
         """Read one line (or the part of one before a ROM banner)."""
-        nonlocal last_seq
-
-        def problem(message: str) -> None:
-            current().problems.append(Problem(offset, number, message, current().index))
-
-        stripped = text.strip()
         if protocol.MARKER in text:
             raws, rejected = protocol.find_records(text)
             for reason in rejected:
-                problem(f"rejected a record: {reason}")
+                self.problem(offset, number, f"rejected a record: {reason}")
             for rr in raws:
-                if rr.version != protocol.PROTOCOL_VERSION:
-                    problem(
-                        f"record of protocol version {rr.version} skipped; this tinyreport "
-                        f"reads version {protocol.PROTOCOL_VERSION}"
-                    )
-                    continue
-                try:
-                    fields = protocol.convert_fields(rr.rtype, rr.fields)
-                except protocol.RecordError as exc:
-                    problem(f"{rr.rtype} record skipped: {exc}")
-                    raw_seq = rr.fields.get("seq", "")
-                    if raw_seq.isdigit() and len(raw_seq) < 10:  # still counts for lost records
-                        seen_seq.add(int(raw_seq))
-                        last_seq = max(last_seq or 0, int(raw_seq))
-                    continue
-                seq = fields["seq"]
-                assert isinstance(seq, int)
-                if rr.rtype == "boot" and any(
-                    r.source.fmt == FMT_TINYREPORT for r in current().records
-                ):
-                    new_boot(offset)
-                if seq in seen_seq:
-                    current().duplicates += 1
-                    continue
-                if last_seq is not None and seq > last_seq + 1:
-                    lost = seq - last_seq - 1
-                    problem(f"{lost} record(s) lost before this line (seq {last_seq} -> {seq})")
-                elif last_seq is None and seq > 0 and rr.rtype != "boot":
-                    problem(f"log starts at record {seq}: the boot's first records are missing")
-                seen_seq.add(seq)
-                last_seq = seq if last_seq is None else max(last_seq, seq)
-                source = Source(path, offset, number, FMT_TINYREPORT, HIGH)
-                current().records.append(Record(rr.rtype, fields, source, current().index, rr.text))
+                self.record(rr.version, rr.rtype, rr.fields, rr.text, offset, number)
             if raws or rejected:
                 return
-
         body = text
+        stripped = text.strip()
         wrapped = _IDF_PREFIX.match(stripped)
         if wrapped is not None:
             body = stripped[wrapped.end() :]
-        for kind, fields, fmt, confidence in legacy.parse(body):
-            source = Source(path, offset, number, fmt, confidence)
-            current().records.append(Record(kind, fields, source, current().index, body.strip()))
+        findings = self.legacy.parse(body)
+        if findings:
+            boot = self.boots[-1]
+            text = body.strip()
+            for kind, fields, fmt, confidence in findings:
+                source = Source(self.path, offset, number, fmt, confidence)
+                boot.records.append(Record(kind, fields, source, boot.index, text))
 
-    for offset, number, raw in _lines(data):
-        text = clean_line(raw)
-        banner = text.find(_ROM_START)
-        if banner < 0 and not _ROM_RESET.match(text.strip()):
-            handle(text, offset, number)
-            continue
-        if banner > 0:
-            handle(text[:banner], offset, number)  # what the reset cut short
-        if current().records or current().problems:
-            start = raw.find(_ROM_START.encode())
-            new_boot(offset + max(start, 0))
-        if banner < 0:
-            current().reset = text.strip()
+    def record(
+        self, version: int, rtype: str, raw: dict[str, str], text: str, offset: int, number: int
+    ) -> None:
+        """Take one record whose CRC checked: convert it, count it, or say why not."""
+        if version != protocol.PROTOCOL_VERSION:
+            self.problem(
+                offset,
+                number,
+                f"record of protocol version {version} skipped; this tinyreport "
+                f"reads version {protocol.PROTOCOL_VERSION}",
+            )
+            return
+        try:
+            fields = protocol.convert_fields(rtype, raw)
+        except protocol.RecordError as exc:
+            self.problem(offset, number, f"{rtype} record skipped: {exc}")
+            raw_seq = raw.get("seq", "")
+            if raw_seq.isdigit() and len(raw_seq) < 10:  # still counts for lost records
+                self.seen_seq.add(int(raw_seq))
+                self.last_seq = max(self.last_seq or 0, int(raw_seq))
+            return
+        self.accept(rtype, fields, text, offset, number)
 
-    return ParsedLog(path=path, n_bytes=len(data), boots=boots)
+    def accept(
+        self, rtype: str, fields: dict[str, object], text: str, offset: int, number: int
+    ) -> None:
+        """Keep a valid record of this version, unless it repeats one; note lost records."""
+        seq = fields["seq"]
+        assert isinstance(seq, int)
+        if rtype == "boot" and self.has_protocol:
+            self.new_boot(offset)
+        boot = self.boots[-1]
+        if seq in self.seen_seq:
+            boot.duplicates += 1
+            return
+        last_seq = self.last_seq
+        if last_seq is not None and seq > last_seq + 1:
+            lost = seq - last_seq - 1
+            self.problem(
+                offset, number, f"{lost} record(s) lost before this line (seq {last_seq} -> {seq})"
+            )
+        elif last_seq is None and seq > 0 and rtype != "boot":
+            self.problem(
+                offset, number, f"log starts at record {seq}: the boot's first records are missing"
+            )
+        self.seen_seq.add(seq)
+        self.last_seq = seq if last_seq is None else max(last_seq, seq)
+        source = Source(self.path, offset, number, FMT_TINYREPORT, HIGH)
+        boot.records.append(Record(rtype, fields, source, boot.index, text))
+        self.has_protocol = True
+
+
+def parse_log(data: bytes, path: str = "<bytes>") -> ParsedLog:
+    """Parse a whole log; return its boots with their records and problems."""
+    reader = _Reader(path)
+    text = data.decode("latin-1")
+    view = memoryview(data)
+    rom = text.find(_ROM_START)  # the next ROM banner: its line is read line by line
+    pos = 0  # offset of the first line not read yet
+    number = 1  # its 1-based line number
+    for match in _CLEAN_RECORD.finditer(text):
+        start, end = match.span()
+        if start > pos:
+            number = reader.lines(data, pos, start - 1, number)
+        while 0 <= rom < start:
+            rom = text.find(_ROM_START, rom + 1)
+        if end - start > _MAX_LINE or 0 <= rom < end:
+            reader.line(data[start:end], start, number)
+        else:
+            version, rtype, fields_text, crc_text = match.groups()
+            crc_start = match.start(4)
+            crc = zlib.crc32(view[start : crc_start - 5])
+            typed = None
+            if crc == int(crc_text, 16) and version == _VERSION_TEXT:
+                typed = protocol.typed_fields(rtype, fields_text)
+            if typed is not None:
+                reader.accept(rtype, typed, text[start : crc_start + 8], start, number)
+            else:
+                fields = protocol.check_record(crc, crc_text, fields_text)
+                if isinstance(fields, str):
+                    reader.problem(start, number, f"rejected a record: {fields}")
+                else:
+                    reader.record(
+                        int(version), rtype, fields, text[start : crc_start + 8], start, number
+                    )
+        number += 1
+        pos = end + 1
+    if pos <= len(data):
+        reader.lines(data, pos, len(data), number)
+    return ParsedLog(path=path, n_bytes=len(data), boots=reader.boots)

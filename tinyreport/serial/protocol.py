@@ -12,9 +12,10 @@ module is its executable form, used by the parser, the tests and the fake board.
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 #: Every record starts with this marker followed by the protocol version.
@@ -320,26 +321,33 @@ def find_records(line: str) -> tuple[list[RawRecord], list[str]]:
             problems.append("incomplete or malformed record (cut line?)")
         else:
             body = line[pos : match.start("crc") - len(" crc=")]
-            want = int(match["crc"], 16)
-            if crc32(body) != want:
-                problems.append(f"CRC mismatch (got {crc32(body):08x}, line says {want:08x})")
+            fields = check_record(crc32(body), match["crc"], match["fields"])
+            if isinstance(fields, str):
+                problems.append(fields)
             else:
-                pairs = [p.split("=", 1) for p in match["fields"].split(" ") if p]
-                fields: dict[str, str] = {}
-                duplicate = False
-                for key, value in pairs:
-                    duplicate = duplicate or key in fields
-                    fields[key] = value
-                if duplicate:
-                    problems.append("record repeats a field name")
-                else:
-                    found.append(
-                        RawRecord(int(match["version"]), match["type"], fields, match.group(0), pos)
-                    )
-                    pos = line.find(MARKER, match.end())
-                    continue
+                found.append(
+                    RawRecord(int(match["version"]), match["type"], fields, match.group(0), pos)
+                )
+                pos = line.find(MARKER, match.end())
+                continue
         pos = line.find(MARKER, pos + 1)
     return found, problems
+
+
+def check_record(crc: int, crc_text: str, fields_text: str) -> dict[str, str] | str:
+    """Return a matched record's fields as text, or why it is rejected.
+
+    ``crc`` is the CRC-32 of the record's body, ``crc_text`` the one the line says and
+    ``fields_text`` the `` key=value`` pairs as matched (values hold neither spaces nor ``=``).
+    """
+    want = int(crc_text, 16)
+    if crc != want:
+        return f"CRC mismatch (got {crc:08x}, line says {want:08x})"
+    parts = fields_text.replace("=", " ").split(" ")  # "", key, value, key, value, ...
+    fields = dict(zip(parts[1::2], parts[2::2], strict=True))
+    if 2 * len(fields) != len(parts) - 1:
+        return "record repeats a field name"
+    return fields
 
 
 def convert_fields(rtype: str, raw: Mapping[str, str]) -> dict[str, object]:
@@ -351,15 +359,157 @@ def convert_fields(rtype: str, raw: Mapping[str, str]) -> dict[str, object]:
     spec = RECORD_TYPES.get(rtype)
     if spec is None:
         raise RecordError(f"unknown record type {rtype!r} (from a newer firmware?)")
-    for key, fspec in spec.fields.items():
-        if fspec.required and key not in raw:
+    required, converters = _CONVERTERS[rtype]
+    for key in required:
+        if key not in raw:
             raise RecordError(f"{rtype} record lacks required field {key!r}")
     out: dict[str, object] = {}
     for key, value in raw.items():
-        fspec = spec.fields.get(key)
-        out[key] = decode_text(value) if fspec is None else _convert(rtype, key, fspec, value)
+        convert = converters.get(key)
+        if convert is None:
+            out[key] = decode_text(value)
+            continue
+        typed = convert(value)
+        if typed is _BAD:
+            _convert(rtype, key, spec.fields[key], value)  # raises, with the reason
+        out[key] = typed
     if rtype == "alloc" and out.get("status") == "ok" and "arena_used_bytes" not in out:
         raise RecordError("alloc record with status=ok lacks 'arena_used_bytes'")
+    return out
+
+
+# convert_fields() runs for every record of a log, so each kind has a converter that returns
+# _BAD instead of raising; _convert() below is the reference, and words the error.
+_BAD = object()
+_DIGITS_LIST = re.compile(r"[0-9,-]+")
+_scan_json = json.JSONDecoder().scan_once
+
+
+def _to_int(value: str) -> object:
+    if (value.isdigit() and value.isascii()) or _INT.fullmatch(value):
+        return int(value)
+    return _BAD
+
+
+def _to_float(value: str) -> object:
+    return float(value) if _FLOAT.fullmatch(value) else _BAD
+
+
+def _to_bool(value: str) -> object:
+    return value == "1" if value in ("0", "1") else _BAD
+
+
+def _to_hex64(value: str) -> object:
+    return value if _HEX64.fullmatch(value) else _BAD
+
+
+def _to_hex8(value: str) -> object:
+    return value if _HEX8.fullmatch(value) else _BAD
+
+
+def _to_ints(value: str) -> object:
+    # Digits, commas and minus signs that form a JSON array are a list of -?[0-9]+ without
+    # leading zeros, and json's C scanner reads it faster than int() item by item; anything
+    # else (leading zeros, a stray comma) takes the reference path.
+    if _DIGITS_LIST.fullmatch(value):
+        try:
+            return _scan_json(f"[{value}]", 0)[0]
+        except (ValueError, StopIteration):
+            pass
+    if not _INT_LIST.fullmatch(value):
+        return _BAD
+    return [int(v) for v in value.split(",")]
+
+
+def _to_enum(choices: tuple[str, ...]) -> Callable[[str], object]:
+    return lambda value: value if value in choices else _BAD
+
+
+def _converter(fspec: FieldSpec) -> Callable[[str], object]:
+    simple = {
+        "int": _to_int,
+        "float": _to_float,
+        "bool": _to_bool,
+        "hex64": _to_hex64,
+        "hex8": _to_hex8,
+        "ints": _to_ints,
+    }
+    if fspec.kind == "enum":
+        return _to_enum(fspec.choices)
+    return simple.get(fspec.kind, decode_text)
+
+
+_CONVERTERS: dict[str, tuple[tuple[str, ...], dict[str, Callable[[str], object]]]] = {
+    name: (
+        tuple(key for key, fspec in spec.fields.items() if fspec.required),
+        {key: _converter(fspec) for key, fspec in spec.fields.items()},
+    )
+    for name, spec in RECORD_TYPES.items()
+}
+
+
+# Records as the firmware prints them: the spec's fields in the spec's order, no others, each
+# value valid for its kind and without %-escapes. One regular expression per type checks all
+# of a record's fields at once; typed_fields() then only converts. Anything else goes through
+# convert_fields(), which words the errors.
+_VALUE_PATTERNS = {
+    "int": _INT.pattern,
+    "float": _FLOAT.pattern,
+    "bool": "[01]",
+    "hex64": _HEX64.pattern,
+    "hex8": _HEX8.pattern,
+    "ints": _INT_LIST.pattern,
+    "str": "[^ \t=%]*",
+}
+_TYPERS: dict[str, Callable[[str], object] | None] = {
+    "int": int,
+    "float": float,
+    "bool": "1".__eq__,
+    "hex64": None,
+    "hex8": None,
+    "ints": _to_ints,
+    "enum": None,
+    "str": None,
+}
+
+
+def _canonical(spec: RecordSpec) -> re.Pattern[str]:
+    parts = []
+    for key, fspec in spec.fields.items():
+        if fspec.kind == "enum":
+            value = "|".join(re.escape(choice) for choice in fspec.choices)
+        else:
+            value = _VALUE_PATTERNS[fspec.kind]
+        part = f" {key}=(?P<{key}>{value})"
+        parts.append(part if fspec.required else f"(?:{part})?")
+    return re.compile("".join(parts))
+
+
+_CANONICAL = {
+    name: (_canonical(spec), tuple((key, _TYPERS[f.kind]) for key, f in spec.fields.items()))
+    for name, spec in RECORD_TYPES.items()
+}
+
+
+def typed_fields(rtype: str, fields_text: str) -> dict[str, object] | None:
+    """Return the typed fields of a record printed just as the spec says, else None.
+
+    ``fields_text`` is the `` key=value`` pairs of a record whose CRC checked. None means
+    "not the plain case", never "invalid": convert_fields() decides and says why.
+    """
+    canonical = _CANONICAL.get(rtype)
+    if canonical is None:
+        return None
+    pattern, plan = canonical
+    match = pattern.fullmatch(fields_text)
+    if match is None:
+        return None
+    out: dict[str, object] = {}
+    for (key, typer), value in zip(plan, match.groups(), strict=True):
+        if value is not None:
+            out[key] = value if typer is None else typer(value)
+    if rtype == "alloc" and out.get("status") == "ok" and "arena_used_bytes" not in out:
+        return None
     return out
 
 
