@@ -10,11 +10,13 @@ into boots where the board reset.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import re
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from tinyreport.serial import protocol
@@ -595,8 +597,29 @@ class _Reader:
         self.has_protocol = True
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block, then restore it as it was.
+
+    A big log makes millions of small objects and no reference cycles; each collection would
+    walk all of them again, which costs a quarter of the time of an ingest.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_log(data: bytes, path: str = "<bytes>") -> ParsedLog:
     """Parse a whole log; return its boots with their records and problems."""
+    with gc_paused():
+        return _parse(data, path)
+
+
+def _parse(data: bytes, path: str) -> ParsedLog:
     reader = _Reader(path)
     text = data.decode("latin-1")
     view = memoryview(data)
