@@ -453,14 +453,13 @@ class _LineParser:
     )
 
 
-# A whole line that is one well-formed record in printable ASCII, as the firmware prints it:
-# the common case, found in the whole log at once (decoded as Latin-1, so string indexes are
-# byte offsets). Every other line (colour codes, a cut record, two records on a line, noise)
-# is read line by line, which reads such a line the same way.
+# A whole line that looks like one record in printable ASCII, as the firmware prints it: the
+# common case, found in the whole log at once (decoded as Latin-1, so string indexes are byte
+# offsets). When its CRC, version and fields check (protocol.typed_fields), it is taken as is;
+# every other line (colour codes, a cut or damaged record, two on a line, noise) is read line
+# by line, which reads a clean record line the same way.
 _CLEAN_RECORD = re.compile(
-    r"^@TR(?P<version>[0-9]{1,3}) (?P<type>[a-z][a-z0-9_]*)"
-    r"(?P<fields>(?: [a-z][a-z0-9_]*=[!-<>-~]*)*) crc=(?P<crc>[0-9a-f]{8})\r?$",
-    re.MULTILINE,
+    r"^@TR([0-9]{1,3}) ([a-z][a-z0-9_]*)( [ -~]*)? crc=([0-9a-f]{8})\r?$", re.MULTILINE
 )
 _VERSION_TEXT = str(protocol.PROTOCOL_VERSION)
 # A line can only matter if it holds one of these: a record marker, the boot ROM's lines, or a
@@ -632,25 +631,21 @@ def _parse(data: bytes, path: str) -> ParsedLog:
             number = reader.lines(data, pos, start - 1, number)
         while 0 <= rom < start:
             rom = text.find(_ROM_START, rom + 1)
-        if end - start > _MAX_LINE or 0 <= rom < end:
+        version, rtype, fields_text, crc_text = match.groups()
+        crc_start = match.start(4)
+        typed = None
+        if (
+            end - start <= _MAX_LINE
+            and not 0 <= rom < end
+            and version == _VERSION_TEXT
+            and fields_text is not None
+            and zlib.crc32(view[start : crc_start - 5]) == int(crc_text, 16)
+        ):
+            typed = protocol.typed_fields(rtype, fields_text)
+        if typed is None:
             reader.line(data[start:end], start, number)
         else:
-            version, rtype, fields_text, crc_text = match.groups()
-            crc_start = match.start(4)
-            crc = zlib.crc32(view[start : crc_start - 5])
-            typed = None
-            if crc == int(crc_text, 16) and version == _VERSION_TEXT:
-                typed = protocol.typed_fields(rtype, fields_text)
-            if typed is not None:
-                reader.accept(rtype, typed, text[start : crc_start + 8], start, number)
-            else:
-                fields = protocol.check_record(crc, crc_text, fields_text)
-                if isinstance(fields, str):
-                    reader.problem(start, number, f"rejected a record: {fields}")
-                else:
-                    reader.record(
-                        int(version), rtype, fields, text[start : crc_start + 8], start, number
-                    )
+            reader.accept(rtype, typed, text[start : crc_start + 8], start, number)
         number += 1
         pos = end + 1
     if pos <= len(data):

@@ -381,7 +381,6 @@ def convert_fields(rtype: str, raw: Mapping[str, str]) -> dict[str, object]:
 # convert_fields() runs for every record of a log, so each kind has a converter that returns
 # _BAD instead of raising; _convert() below is the reference, and words the error.
 _BAD = object()
-_DIGITS_LIST = re.compile(r"[0-9,-]+")
 _scan_json = json.JSONDecoder().scan_once
 
 
@@ -408,17 +407,17 @@ def _to_hex8(value: str) -> object:
 
 
 def _to_ints(value: str) -> object:
-    # Digits, commas and minus signs that form a JSON array are a list of -?[0-9]+ without
-    # leading zeros, and json's C scanner reads it faster than int() item by item; anything
-    # else (leading zeros, a stray comma) takes the reference path.
-    if _DIGITS_LIST.fullmatch(value):
-        try:
-            return _scan_json(f"[{value}]", 0)[0]
-        except (ValueError, StopIteration):
-            pass
-    if not _INT_LIST.fullmatch(value):
-        return _BAD
-    return [int(v) for v in value.split(",")]
+    return _parse_ints(value) if _INT_LIST.fullmatch(value) else _BAD
+
+
+def _parse_ints(value: str) -> list[int]:
+    """Read a valid ``ints`` value (it matches _INT_LIST)."""
+    # As a JSON array it is read by json's C scanner, faster than int() item by item; only
+    # leading zeros, which JSON refuses, take the slow way.
+    try:
+        return _scan_json(f"[{value}]", 0)[0]
+    except (ValueError, StopIteration):
+        return [int(v) for v in value.split(",")]
 
 
 def _to_enum(choices: tuple[str, ...]) -> Callable[[str], object]:
@@ -461,13 +460,13 @@ _VALUE_PATTERNS = {
     "ints": _INT_LIST.pattern,
     "str": "[^ \t=%]*",
 }
-_TYPERS: dict[str, Callable[[str], object] | None] = {
+_TYPERS: dict[str, Callable[[str], object] | None] = {  # None: the text is the value
     "int": int,
     "float": float,
     "bool": "1".__eq__,
     "hex64": None,
     "hex8": None,
-    "ints": _to_ints,
+    "ints": _parse_ints,
     "enum": None,
     "str": None,
 }
@@ -486,7 +485,10 @@ def _canonical(spec: RecordSpec) -> re.Pattern[str]:
 
 
 _CANONICAL = {
-    name: (_canonical(spec), tuple((key, _TYPERS[f.kind]) for key, f in spec.fields.items()))
+    name: (
+        _canonical(spec),
+        tuple((key, _TYPERS[f.kind]) for key, f in spec.fields.items() if _TYPERS[f.kind]),
+    )
     for name, spec in RECORD_TYPES.items()
 }
 
@@ -500,14 +502,17 @@ def typed_fields(rtype: str, fields_text: str) -> dict[str, object] | None:
     canonical = _CANONICAL.get(rtype)
     if canonical is None:
         return None
-    pattern, plan = canonical
+    pattern, typers = canonical
     match = pattern.fullmatch(fields_text)
     if match is None:
         return None
-    out: dict[str, object] = {}
-    for (key, typer), value in zip(plan, match.groups(), strict=True):
+    out: dict[str, object] = match.groupdict()  # in the spec's order, None where absent
+    if None in out.values():
+        out = {key: value for key, value in out.items() if value is not None}
+    for key, typer in typers:
+        value = out.get(key)
         if value is not None:
-            out[key] = value if typer is None else typer(value)
+            out[key] = typer(value)
     if rtype == "alloc" and out.get("status") == "ok" and "arena_used_bytes" not in out:
         return None
     return out
