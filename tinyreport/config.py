@@ -6,7 +6,14 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tinyreport.errors import ConfigError
 
@@ -103,6 +110,15 @@ class Config(_Section):
     models: dict[Annotated[str, Field(pattern=NAME_PATTERN)], ModelConfig] = Field(min_length=1)
 
     root: Path = Field(Path("."), exclude=True, description="Directory of the config file.")
+
+    @field_validator("board")
+    @classmethod
+    def _known_board(cls, board: str) -> str:
+        from tinyreport.boards import board_ids
+
+        if board not in board_ids():
+            raise ValueError(f"unknown board; choose one of: {', '.join(board_ids())}")
+        return board
 
     def path(self, relative: str) -> Path:
         """Resolve a configured path against the configuration file's directory."""
