@@ -24,7 +24,6 @@ from tinyreport.config import load_config, parse_config
 from tinyreport.data import BUNDLED_MNIST, MNIST_SHA256, preprocess, quantize
 from tinyreport.tflite_reader import parse_model, read_model
 
-needs_gxx = pytest.mark.skipif(not have_gxx(), reason="g++ is not installed")
 FIRMWARE = ROOT / "firmware"
 
 
@@ -70,8 +69,7 @@ def test_c_float_refuses_non_finite_values():
 
 @pytest.fixture(scope="module")
 def committed(tmp_path_factory):
-    if not have_gxx():
-        pytest.skip("g++ is not installed")
+    assert have_gxx(), "g++ is required (scripts/test installs it)"
     return run_models_harness(GENERATED, tmp_path_factory.mktemp("committed"))
 
 
@@ -273,7 +271,6 @@ def test_generate_writes_the_folder_and_is_deterministic(small, tmp_path):
 
 
 @pytest.mark.slow
-@needs_gxx
 def test_generated_sources_compile_and_hold_the_models_bytes(small, tmp_path):
     root, _, _ = small
     header, models = run_models_harness(root / "firmware" / "main" / "generated", tmp_path)
@@ -296,7 +293,6 @@ def test_generated_sources_compile_and_hold_the_models_bytes(small, tmp_path):
 
 
 @pytest.mark.slow
-@needs_gxx
 def test_expected_outputs_agree_with_tflite(small, tmp_path):
     """The host TFLM outputs embedded as expected values agree with the TFLite interpreter."""
     from ai_edge_litert.interpreter import Interpreter

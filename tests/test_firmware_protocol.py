@@ -19,7 +19,7 @@ from tinyreport.serial import protocol
 from tinyreport.serial.ingest import ingest_logs
 from tinyreport.serial.parse import parse_log
 
-pytestmark = pytest.mark.skipif(not have_gxx(), reason="g++ is not installed")
+assert have_gxx(), "g++ is required to build the firmware's protocol printer on the host"
 
 ID_A = "3f1c0a9e5b7d24c86e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f"
 ID_B = "a04cbb18f1e6d29c0b7a35e2c9d8f10e6b3a2f4c5d6e7f8091a2b3c4d5e6f7a8"
