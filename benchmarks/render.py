@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader
 
-from tinyreport.site import fmt_bytes, fmt_int
+from tinyreport.site import fmt_bytes, fmt_int, markdown_environment
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -58,14 +58,7 @@ def fmt_verdict(t: dict) -> str:
 
 def environment() -> Environment:
     """The one Jinja environment of the benchmark pages (Markdown: no autoescaping)."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    env = markdown_environment(FileSystemLoader(TEMPLATES))
     env.filters.update(
         s=fmt_s,
         bytes=fmt_bytes,

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined
 
 from tinyreport import charts
 from tinyreport.fsutil import write_if_changed
@@ -503,17 +503,22 @@ def md_text(text: str) -> str:
 # Rendering
 
 
-@cache
-def environment() -> Environment:
-    """The one Jinja environment: strict, whitespace-controlled, no HTML autoescape in Markdown."""
-    env = Environment(
-        loader=PackageLoader("tinyreport", "templates"),
+def markdown_environment(loader: BaseLoader) -> Environment:
+    """A Jinja environment for Markdown pages: strict, whitespace-controlled, no HTML escaping."""
+    return Environment(
+        loader=loader,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
     )
+
+
+@cache
+def environment() -> Environment:
+    """The one Jinja environment of the generated pages, with tinyreport's filters."""
+    env = markdown_environment(PackageLoader("tinyreport", "templates"))
     env.filters.update(
         fmt_bytes=fmt_bytes,
         fmt_kib=fmt_kib,
