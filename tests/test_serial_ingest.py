@@ -192,6 +192,32 @@ def test_cli_json(capsys, monkeypatch):
     assert [r["model_name"] for r in runs] == ["cnn_int8", "mlp_float"]
 
 
+def test_cli_json_is_standard_json_even_for_nan_and_huge_numbers(capsys, monkeypatch, tmp_path):
+    log = tmp_path / "odd.log"
+    for flash in (2**70, 8388608):  # beyond 64 bits, then within
+        boot = {
+            "seq": 0,
+            "run": "00000001",
+            "chip": "esp32s3",
+            "cores": 2,
+            "cpu_mhz": 240,
+            "flash_bytes": flash,
+            "psram_bytes": 0,
+            "idf": "v5.3.1",
+            "fw": "fw",
+            "esp_nn": 1,
+        }
+        model = {"seq": 1, "id": CNN, "name": "cnn", "arena_given_bytes": 9}
+        vec = {"seq": 2, "id": CNN, "n": 4, "match": 4, "max_abs_diff": float("nan")}
+        log.write_text("\n".join([format_record("boot", boot), format_record("model", model),
+                                  format_record("vec", vec)]))  # fmt: skip
+        code, out, _ = run_cli("ingest", log, "--json", capsys=capsys, monkeypatch=monkeypatch)
+        assert code == 0
+        [run] = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
+        assert run["vectors"]["max_abs_diff"] is None
+        assert run["board"]["flash_bytes"] == flash
+
+
 def test_cli_fails_when_no_run_is_of_a_known_model(capsys, monkeypatch, tmp_path):
     models = tmp_path / "models"
     models.mkdir()

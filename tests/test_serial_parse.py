@@ -246,6 +246,15 @@ def test_a_boot_record_alone_also_splits():
     assert [b.run_id for b in parse_log(log).boots] == ["00000001", "00000002"]
 
 
+def test_a_boot_record_splits_even_when_its_seq_follows_on():
+    """A boot record numbered as if the session went on still starts a new boot."""
+    first = _session("00000001")
+    log = "\n".join(first + _session("00000002", first_seq=len(first))).encode()
+    parsed = parse_log(log)
+    assert [b.run_id for b in parsed.boots] == ["00000001", "00000002"]
+    assert [len(b.records) for b in parsed.boots] == [3, 3]
+
+
 def test_repeated_records_are_dropped_and_counted():
     lines = _session("00000001")
     log = "\n".join(lines + [lines[2], lines[2]]).encode()

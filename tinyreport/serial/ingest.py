@@ -6,10 +6,15 @@
 
 from __future__ import annotations
 
+import json
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
+
+import orjson
 
 from tinyreport.errors import LogFormatError
 from tinyreport.serial.parse import (
@@ -60,7 +65,10 @@ def latency_stats(samples_us: list[float]) -> dict[str, float | int | str]:
     values = sorted(map(float, samples_us))
     n = len(values)
     mean = sum(values) / n
-    std = math.sqrt(sum([(v - mean) ** 2 for v in values]) / (n - 1)) if n > 1 else 0.0
+    # The squared deviations summed in order, as sum((v - mean) ** 2 ...), without a loop in
+    # Python: big logs hold millions of samples.
+    squares = map(pow, map(operator.sub, values, repeat(mean)), repeat(2))
+    std = math.sqrt(sum(squares) / (n - 1)) if n > 1 else 0.0
     return {
         "from": "samples",
         "n": n,
@@ -107,20 +115,23 @@ def _split_runs(boot: Boot) -> tuple[list[_Run], list[Record]]:
         return run
 
     for rec in boot.records:
-        if rec.source.fmt == FMT_TINYREPORT:
-            if rec.kind in _BOOT_WIDE or (rec.kind in ("heap", "err") and "id" not in rec.fields):
-                if rec.kind == "done" and previous is not None:
+        kind, fields, source = rec.kind, rec.fields, rec.source
+        if source.fmt == FMT_TINYREPORT:
+            model_id = fields.get("id")
+            if model_id is None or kind in _BOOT_WIDE:
+                if kind == "done" and previous is not None:
                     previous.finished = True
                 wide.append(rec)
                 continue
-            model_id = str(rec.fields["id"])
-            run = run_for("id:" + model_id, model_id, None)
-            if rec.kind == "model":
-                run.log_name = str(rec.fields["name"])
+            run = runs.get(model_id)  # type: ignore[arg-type]
+            if run is None:
+                run = run_for(model_id, model_id, None)  # type: ignore[arg-type]
+            if kind == "model":
+                run.log_name = str(fields["name"])
                 if previous is not None and previous is not run:
                     previous.finished = True
                 previous = run
-            run.add(rec)
+            run.records.append(rec)
             continue
         # Old-format lines printed during a protocol model's run belong to it (e.g. the
         # firmware also calls MicroProfiler::Log()).
@@ -147,6 +158,9 @@ def _split_runs(boot: Boot) -> tuple[list[_Run], list[Record]]:
     return order, wide
 
 
+_PLACE = operator.attrgetter("source.offset", "source.line")
+
+
 def _lowest(confidences: Iterable[str]) -> str:
     return max(confidences, key=CONFIDENCE_ORDER.index)
 
@@ -159,9 +173,9 @@ def _build_run(
     known_models: Mapping[str, str],
     boot_problems: list[str],
 ) -> dict:
-    records = sorted(run.records + wide, key=lambda r: (r.source.offset, r.source.line))
+    records = sorted(run.records + wide, key=_PLACE) if wide else run.records
     protocol_run = any(r.source.fmt == FMT_TINYREPORT for r in run.records)
-    if protocol_run:
+    if protocol_run and not all(r.source.fmt == FMT_TINYREPORT for r in records):
         # Where the firmware's own records say something, old-format lines do not override it.
         ours = {r.kind for r in records if r.source.fmt == FMT_TINYREPORT}
         records = [r for r in records if r.source.fmt == FMT_TINYREPORT or r.kind not in ours]
@@ -369,7 +383,8 @@ def _build_run(
 
 def runs_from_log(parsed: ParsedLog, known_models: Mapping[str, str]) -> LogReport:
     """Build the runs of one parsed log (no duplicate detection across logs here)."""
-    report = LogReport(path=parsed.path, n_records=len(parsed.records), n_boots=len(parsed.boots))
+    n_records = sum(len(boot.records) for boot in parsed.boots)
+    report = LogReport(path=parsed.path, n_records=n_records, n_boots=len(parsed.boots))
     for boot in parsed.boots:
         boot_problems = [_where(p, parsed.path) for p in boot.problems]
         if boot.duplicates:
@@ -480,6 +495,15 @@ def _fmt_bytes(value: object) -> str:
     return "-" if value is None else f"{int(value):,} B"  # type: ignore[call-overload]
 
 
+def _json(runs: list[dict]) -> str:
+    """Return the runs as one line of JSON with sorted keys (NaN and infinities as null)."""
+    try:
+        return orjson.dumps(runs, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, printed by a strange firmware
+        cleaned = json.loads(json.dumps(runs, default=str), parse_constant=lambda _: None)
+        return json.dumps(cleaned, sort_keys=True, separators=(",", ":"))
+
+
 def render(reports: list[LogReport], as_json: bool = False, checked: bool = False) -> str:
     """Return the runs as JSON, or as a short text summary per run.
 
@@ -487,11 +511,7 @@ def render(reports: list[LogReport], as_json: bool = False, checked: bool = Fals
     """
     runs = [run for report in reports for run in report.runs]
     if as_json:
-        import json
-
-        # One line: without indent json uses its C encoder, several times faster on big logs.
-        # Runs are trees of fresh dicts and lists, so there is no cycle to look for.
-        return json.dumps(runs, sort_keys=True, check_circular=False)
+        return _json(runs)
     lines: list[str] = []
     for report in reports:
         lines.append(

@@ -15,9 +15,11 @@ import hashlib
 import json
 import re
 import zlib
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from tinyreport.serial import protocol
 
@@ -80,8 +82,7 @@ _BYTES_RE = r"(?P<num>" + _NUM + r")\s*(?P<unit>bytes|byte|KiB|KB|kB|kb|MiB|MB|B
 _TIME_RE = r"(?P<num>" + _NUM + r")\s*(?P<unit>µs|μs|usec|us|msec|ms|seconds|sec|s|ticks|cycles)\b"
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """Where a record came from: file, byte offset of its line, 1-based line, format, trust."""
 
     path: str
@@ -91,13 +92,12 @@ class Source:
     confidence: str
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One fact read from a log, in the protocol's vocabulary (see ``protocol.RECORD_TYPES``).
 
     ``kind`` is a protocol record type, or one of the extra kinds old formats need:
     ``alloc_part`` (arena head/tail), ``arena_given`` (configured arena size) and ``model_name``
-    (a model named by text, not by id).
+    (a model named by text, not by id). A big log holds millions of them, so they are tuples.
     """
 
     kind: str
@@ -453,23 +453,32 @@ class _LineParser:
     )
 
 
-# A whole line that looks like one record in printable ASCII, as the firmware prints it: the
-# common case, found in the whole log at once (decoded as Latin-1, so string indexes are byte
-# offsets). When its CRC, version and fields check (protocol.typed_fields), it is taken as is;
-# every other line (colour codes, a cut or damaged record, two on a line, noise) is read line
-# by line, which reads a clean record line the same way.
-_CLEAN_RECORD = re.compile(
-    r"^@TR([0-9]{1,3}) ([a-z][a-z0-9_]*)( [ -~]*)? crc=([0-9a-f]{8})\r?$", re.MULTILINE
+# A whole line that looks like one record of this version in printable ASCII, as the firmware
+# prints it: the common case, found in the whole log at once (decoded as Latin-1, so string
+# indexes are byte offsets). When its CRC and fields check (protocol.typed_records), it is taken
+# as is; every other line (colour codes, a cut or damaged record, two on a line, another
+# version, noise) is read line by line, which reads a plain record line the same way.
+_PLAIN_RECORD = re.compile(
+    r"^@TR" + str(protocol.PROTOCOL_VERSION) + r" ([a-z][a-z0-9_]*) seq=([0-9]{1,9})"
+    r"( [ -~]*)? crc=([0-9a-f]{8})\r?$",
+    re.MULTILINE,
 )
-_VERSION_TEXT = str(protocol.PROTOCOL_VERSION)
-# A line can only matter if it holds one of these: a record marker, the boot ROM's lines, or a
-# word some old format needs (each parser of _LineParser needs at least one of them). Lines
-# without any are skipped unread, unless a table is open (any line may end it).
-_NOTABLE = re.compile(
-    r"@TR|ESP-ROM:|rst:0x|(?i:arena|free)|[0-9]\s*[µμumstc]| took |Inference|latency"
-    r"|Unique Tag|\"Event\"|internal RAM|Failed to|AllocateTensors|RecordingMicroAllocator"
-    r"|model:|Test |summary|\+[-+]"
+# A line can only matter if it holds one of these: a record marker, the boot ROM's lines, or
+# what some old format needs (each parser of _LineParser needs at least one of them: a time
+# after an upper-case name for a free-text operator time, a latency word for a free-text
+# latency). Lines without any are skipped unread, unless a table is open (any line may end it).
+# The words are looked for in the lower-cased line, as the free-text parser does.
+_NOTABLE_WORD = re.compile(
+    r"@tr|esp-rom:|rst:0x|arena|free|inferenc|invoke|latency|unique tag|\"event\"|internal ram"
+    r"|failed|allocatetensors|model:|test |summary|\+[-+]"
 )
+_NOTABLE_SHAPE = re.compile(
+    r"took -?[0-9]+ (?:ticks|cycles)|[A-Z0-9][\s:=]+[0-9][0-9.]*\s*(?:[µμums]|ticks|cycles)"
+)
+
+
+def _notable(text: str) -> bool:
+    return _NOTABLE_WORD.search(text.lower()) is not None or _NOTABLE_SHAPE.search(text) is not None
 
 
 class _Reader:
@@ -496,6 +505,11 @@ class _Reader:
 
     def lines(self, data: bytes, start: int, end: int, number: int) -> int:
         """Read the lines of data[start:end] (no newline at its end); return the next number."""
+        if self.legacy.table is None and end - start <= _MAX_LINE:
+            # Cleaning the lines together reads each as alone (colour codes and UTF-8 never
+            # span a newline, and nothing is cut): when none of it is notable, none is read.
+            if not _notable(clean_line(data[start:end])):
+                return number + data.count(b"\n", start, end) + 1
         offset = start
         for raw in data[start:end].split(b"\n"):
             self.line(raw, offset, number)
@@ -506,7 +520,7 @@ class _Reader:
     def line(self, raw: bytes, offset: int, number: int) -> None:
         """Read one line of the log: a boot ROM banner, records, or an old format's line."""
         text = clean_line(raw)
-        if self.legacy.table is None and _NOTABLE.search(text) is None:
+        if self.legacy.table is None and not _notable(text):
             return
         banner = text.find(_ROM_START)
         if banner < 0 and not _ROM_RESET.match(text.strip()):
@@ -573,6 +587,15 @@ class _Reader:
         """Keep a valid record of this version, unless it repeats one; note lost records."""
         seq = fields["seq"]
         assert isinstance(seq, int)
+        last_seq = self.last_seq
+        if last_seq is not None and seq == last_seq + 1 and rtype != "boot":  # the usual case
+            self.seen_seq.add(seq)
+            self.last_seq = seq
+            self.has_protocol = True
+            boot = self.boots[-1]
+            source = Source(self.path, offset, number, FMT_TINYREPORT, HIGH)
+            boot.records.append(Record(rtype, fields, source, boot.index, text))
+            return
         if rtype == "boot" and self.has_protocol:
             self.new_boot(offset)
         boot = self.boots[-1]
@@ -618,36 +641,66 @@ def parse_log(data: bytes, path: str = "<bytes>") -> ParsedLog:
         return _parse(data, path)
 
 
+def parse_log_by_line(data: bytes, path: str = "<bytes>") -> ParsedLog:
+    """Parse a log one line at a time: the reference that parse_log() must equal, slower."""
+    with gc_paused():
+        reader = _Reader(path)
+        offset = 0
+        for number, raw in enumerate(data.split(b"\n"), start=1):
+            reader.line(raw, offset, number)
+            offset += len(raw) + 1
+        return ParsedLog(path=path, n_bytes=len(data), boots=reader.boots)
+
+
 def _parse(data: bytes, path: str) -> ParsedLog:
     reader = _Reader(path)
     text = data.decode("latin-1")
     view = memoryview(data)
-    rom = text.find(_ROM_START)  # the next ROM banner: its line is read line by line
-    pos = 0  # offset of the first line not read yet
+    crc32 = zlib.crc32
+    # 1. Find the plain record lines whose CRC checks, in order. A ROM banner's line is read
+    # line by line, so a banner inside a record line is seen.
+    found: list[tuple[int, int, int, int, str]] = []  # start, text end, line end, number, type
+    seqs: dict[str, list[int]] = defaultdict(list)
+    rests: dict[str, list[str]] = defaultdict(list)
+    rom = text.find(_ROM_START)
+    pos = 0  # offset of the first line not found yet
     number = 1  # its 1-based line number
-    for match in _CLEAN_RECORD.finditer(text):
+    for match in _PLAIN_RECORD.finditer(text):
         start, end = match.span()
         if start > pos:
-            number = reader.lines(data, pos, start - 1, number)
+            number += text.count("\n", pos, start)
         while 0 <= rom < start:
             rom = text.find(_ROM_START, rom + 1)
-        version, rtype, fields_text, crc_text = match.groups()
+        rtype, seq, rest, crc_text = match.groups()
         crc_start = match.start(4)
-        typed = None
         if (
             end - start <= _MAX_LINE
             and not 0 <= rom < end
-            and version == _VERSION_TEXT
-            and fields_text is not None
-            and zlib.crc32(view[start : crc_start - 5]) == int(crc_text, 16)
+            and crc32(view[start : crc_start - 5]) == int(crc_text, 16)
         ):
-            typed = protocol.typed_fields(rtype, fields_text)
-        if typed is None:
-            reader.line(data[start:end], start, number)
+            found.append((start, crc_start + 8, end, number, rtype))
+            seqs[rtype].append(int(seq))
+            rests[rtype].append(rest or "")
         else:
-            reader.accept(rtype, typed, text[start : crc_start + 8], start, number)
+            found.append((start, end, end, number, ""))  # read line by line
         number += 1
         pos = end + 1
+    # 2. Type the fields of each record type in one go.
+    typed = {
+        rtype: iter(protocol.typed_records(rtype, seqs[rtype], rests[rtype])) for rtype in seqs
+    }
+    # 3. Read everything in order: the lines between records, and the records.
+    pos = 0
+    for start, text_end, end, number, rtype in found:
+        if start > pos:
+            gap_lines = text.count("\n", pos, start)
+            reader.lines(data, pos, start - 1, number - gap_lines)
+        pos = end + 1
+        fields = next(typed[rtype]) if rtype else None
+        if fields is None:
+            reader.line(data[start:end], start, number)
+        else:
+            reader.accept(rtype, fields, text[start:text_end], start, number)
     if pos <= len(data):
-        reader.lines(data, pos, len(data), number)
+        reader.lines(data, pos, len(data), found[-1][3] + 1 if found else 1)
     return ParsedLog(path=path, n_bytes=len(data), boots=reader.boots)

@@ -449,8 +449,8 @@ _CONVERTERS: dict[str, tuple[tuple[str, ...], dict[str, Callable[[str], object]]
 
 # Records as the firmware prints them: the spec's fields in the spec's order, no others, each
 # value valid for its kind and without %-escapes. One regular expression per type checks all
-# of a record's fields at once; typed_fields() then only converts. Anything else goes through
-# convert_fields(), which words the errors.
+# of a record's fields after ``seq`` at once; typed_records() then converts a whole column of
+# values per call. Anything else goes through convert_fields(), which words the errors.
 _VALUE_PATTERNS = {
     "int": _INT.pattern,
     "float": _FLOAT.pattern,
@@ -458,7 +458,7 @@ _VALUE_PATTERNS = {
     "hex64": _HEX64.pattern,
     "hex8": _HEX8.pattern,
     "ints": _INT_LIST.pattern,
-    "str": "[^ \t=%]*",
+    "str": "[^ \t\n=%]*",
 }
 _TYPERS: dict[str, Callable[[str], object] | None] = {  # None: the text is the value
     "int": int,
@@ -472,49 +472,87 @@ _TYPERS: dict[str, Callable[[str], object] | None] = {  # None: the text is the 
 }
 
 
-def _canonical(spec: RecordSpec) -> re.Pattern[str]:
+@dataclass(frozen=True)
+class _Plain:
+    """How to read the fields after ``seq`` of one record type printed as the spec says."""
+
+    pattern: re.Pattern[str]
+    keys: tuple[str, ...]  # "seq" first, then the spec's other fields
+    typers: tuple[Callable[[str], object] | None, ...]  # per field after seq
+    optional: tuple[bool, ...]  # per field after seq
+    alloc_rule: bool  # status=ok needs arena_used_bytes
+
+
+def _plain(spec: RecordSpec) -> _Plain:
     parts = []
-    for key, fspec in spec.fields.items():
+    items = [(key, fspec) for key, fspec in spec.fields.items() if key != "seq"]
+    for key, fspec in items:
         if fspec.kind == "enum":
             value = "|".join(re.escape(choice) for choice in fspec.choices)
         else:
             value = _VALUE_PATTERNS[fspec.kind]
-        part = f" {key}=(?P<{key}>{value})"
+        part = f" {key}=({value})"
         parts.append(part if fspec.required else f"(?:{part})?")
-    return re.compile("".join(parts))
-
-
-_CANONICAL = {
-    name: (
-        _canonical(spec),
-        tuple((key, _TYPERS[f.kind]) for key, f in spec.fields.items() if _TYPERS[f.kind]),
+    return _Plain(
+        pattern=re.compile("".join(parts)),
+        keys=("seq", *(key for key, _ in items)),
+        typers=tuple(_TYPERS[fspec.kind] for _, fspec in items),
+        optional=tuple(not fspec.required for _, fspec in items),
+        alloc_rule=spec.name == "alloc",
     )
-    for name, spec in RECORD_TYPES.items()
-}
 
 
-def typed_fields(rtype: str, fields_text: str) -> dict[str, object] | None:
-    """Return the typed fields of a record printed just as the spec says, else None.
+_PLAIN = {name: _plain(spec) for name, spec in RECORD_TYPES.items()}
 
-    ``fields_text`` is the `` key=value`` pairs of a record whose CRC checked. None means
-    "not the plain case", never "invalid": convert_fields() decides and says why.
+
+def _int_lists(values: list[str]) -> list[list[int]]:
+    """Read many valid ``ints`` values at once (one pass of json's C scanner)."""
+    try:
+        return json.loads("[[" + "],[".join(values) + "]]")
+    except ValueError:  # a leading zero somewhere, which JSON refuses
+        return [_parse_ints(value) for value in values]
+
+
+def typed_records(rtype: str, seqs: list[int], rests: list[str]) -> list[dict[str, object] | None]:
+    """Return the typed fields of many records of one type, or None for each that is not plain.
+
+    ``rests`` are the `` key=value`` pairs after ``seq=`` of records whose CRC checked, and
+    ``seqs`` their seq numbers. A record is plain when it is printed just as the spec says;
+    None means "not the plain case", never "invalid": convert_fields() decides and says why.
     """
-    canonical = _CANONICAL.get(rtype)
-    if canonical is None:
-        return None
-    pattern, typers = canonical
-    match = pattern.fullmatch(fields_text)
-    if match is None:
-        return None
-    out: dict[str, object] = match.groupdict()  # in the spec's order, None where absent
-    if None in out.values():
-        out = {key: value for key, value in out.items() if value is not None}
-    for key, typer in typers:
-        value = out.get(key)
-        if value is not None:
-            out[key] = typer(value)
-    if rtype == "alloc" and out.get("status") == "ok" and "arena_used_bytes" not in out:
-        return None
+    plain = _PLAIN.get(rtype)
+    if plain is None:
+        return [None] * len(rests)
+    matches = list(map(plain.pattern.fullmatch, rests))
+    rows = [m.groups() for m in matches if m is not None]
+    if not rows:
+        return [None] * len(rests)
+    columns: list[list[object]] = [[s for s, m in zip(seqs, matches, strict=True) if m]]
+    fields = zip(*rows, strict=True)  # one column per field after seq
+    for column, typer, optional in zip(fields, plain.typers, plain.optional, strict=True):
+        if typer is None:
+            columns.append(list(column))
+        elif typer is _parse_ints:
+            columns.append(_int_lists(column))  # type: ignore[arg-type]
+        elif optional:
+            columns.append([None if v is None else typer(v) for v in column])
+        else:
+            columns.append(list(map(typer, column)))
+    keys = plain.keys
+    if any(plain.optional):
+        typed = [
+            {key: value for key, value in zip(keys, row, strict=True) if value is not None}
+            for row in zip(*columns, strict=True)
+        ]
+    else:
+        typed = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+    it = iter(typed)
+    out: list[dict[str, object] | None] = [next(it) if m else None for m in matches]
+    if plain.alloc_rule:
+        out = [
+            None if f is not None and f["status"] == "ok" and "arena_used_bytes" not in f else f
+            for f in out
+        ]
     return out
 
 
