@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader
 
+from benchmarks import quality
 from tinyreport.site import fmt_bytes, fmt_int, markdown_environment
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -116,5 +117,6 @@ def render(data: dict) -> dict[str, str]:
         )
     }
     if "quality" in data:
-        pages["quality.md"] = _clean(env.get_template("quality.md.jinja").render(d=data))
+        exact = {**data, "quality": quality.with_exact_errors(data["quality"])}
+        pages["quality.md"] = _clean(env.get_template("quality.md.jinja").render(d=exact))
     return pages

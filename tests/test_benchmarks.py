@@ -28,6 +28,23 @@ def test_changed_config_widens_only_the_mlp():
     assert text == config.replace("hidden = [128, 64]", "hidden = [128, 66]")
 
 
+def test_quality_page_prints_errors_from_the_exact_bytes():
+    """benchmarks.json rounds floats to 4 digits; the page recomputes errors from the bytes."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.quality import with_exact_errors
+
+    rule = {"rule": "2 × model size", "basis": "b", "bytes": 879_520, "pc_error": 10870.0}
+    row = {"name": "m", "measured_bytes": 8016, "predicted_bytes": 8020, "pc_error_predicted": 0.0}
+    exact = with_exact_errors({"models": [{**row, "rules": [rule]}], "rules": []})
+    [model] = exact["models"]
+    assert model["rules"][0]["pc_error"] == pytest.approx(100 * (879_520 - 8016) / 8016)
+    assert round(model["rules"][0]["pc_error"]) == 10872
+    assert model["pc_error_predicted"] == pytest.approx(100 * 4 / 8016)
+    [summary] = exact["rules"]
+    assert summary["max_pc_error"] == model["rules"][0]["pc_error"]
+    assert (summary["n_models"], summary["n_under"], summary["n_within_25pc"]) == (1, 0, 0)
+
+
 @pytest.mark.slow
 def test_quick_benchmarks_write_json_and_pages(tmp_path):
     proc = subprocess.run(
