@@ -315,6 +315,36 @@ def test_notebook_runs_against_the_results_file(tmp_path, fixture_results):
     assert f"Deploy {best} as int8 on the Seeed Studio XIAO ESP32S3" in text
 
 
+def test_notebook_page_is_the_same_at_every_build(tmp_path, fixture_results):
+    """Two builds of the lab write-up give the same HTML, so a PR diff shows only real changes.
+
+    The page is converted twice as mkdocs-jupyter converts it at `mkdocs build` (executed, no
+    errors allowed). pandas Styler tables, for one, get a random id (`T_7612e`) unless the
+    notebook gives them one.
+    """
+    from mkdocs_jupyter.convert import nb2html
+
+    from tinyreport.results import dumps
+
+    docs = tmp_path / "docs"
+    (docs / "data").mkdir(parents=True)
+    (docs / "labs").mkdir()
+    (docs / "data" / "results.json").write_text(dumps(fixture_results.to_dict()))
+    notebook = docs / "labs" / "lab05-feasibility.ipynb"
+    shutil.copy(Path(__file__).parents[1] / "docs/labs/lab05-feasibility.ipynb", notebook)
+    builds = [
+        nb2html(str(notebook), execute=True, allow_errors=False, include_requirejs=False)
+        for _ in range(2)
+    ]
+    if builds[0] != builds[1]:  # keep both for diffing
+        for i, page in enumerate(builds, 1):
+            (ACTUAL / "notebook").mkdir(parents=True, exist_ok=True)
+            (ACTUAL / "notebook" / f"lab05-feasibility.{i}.html").write_text(page)
+    assert builds[0] == builds[1], "the notebook page differs between builds (tests/_actual)"
+    assert not re.findall(r'id="T_[0-9a-f]{5}', builds[0]), "a Styler table has a random id"
+    assert builds[0].count("<table") >= 4
+
+
 def test_pages_render_without_the_memory_analysis(fixture_results):
     """A results file without `analysis` (older collect) still renders, and says what is missing."""
     from dataclasses import replace
