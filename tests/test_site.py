@@ -313,6 +313,17 @@ def test_notebook_runs_against_the_results_file(tmp_path, fixture_results):
     text = "".join(o.get("text", "") for o in outputs)
     best = site.recommendation(fixture_results)["model"]
     assert f"Deploy {best} as int8 on the Seeed Studio XIAO ESP32S3" in text
+    # The feasibility table: bytes as integers with separators, KiB with one decimal.
+    feasibility = next(h for h in html_out if "T_lab05-feasibility" in h)
+    cells = re.findall(r">\s*([^<]*?)\s*</td>", feasibility)
+    for m in fixture_results.models:
+        for kind in site.TFLITE:
+            v = m.variants[kind]
+            assert f"{v.arena.host_bytes:,}" in cells
+            assert f"{v.analysis['arena']['target_bytes']:,}" in cells
+            assert f"{v.size_bytes / 1024:,.1f}" in cells
+    assert not [c for c in cells if re.fullmatch(r"[\d,]+\.00|nan|None", c)]
+    assert "device: no serial log read yet: nothing here is measured on the device yet" in text
 
 
 def test_notebook_page_is_the_same_at_every_build(tmp_path, fixture_results):
