@@ -2,7 +2,9 @@
 
 Weights are seeded random, never trained: the arena depends on shapes, dtypes and
 quantization layout, not on weight values. Each graph is converted to float32 and to
-full int8 (int8 input and output), as tinyreport's own converter does.
+full int8 (int8 input and output), as tinyreport's own converter does, but with the Keras
+model's dynamic batch kept (tinyreport converts a batch-1 copy): a graph with a Flatten keeps
+the SHAPE / STRIDED_SLICE / PACK operators it adds, which the planner must also get right.
 """
 
 from __future__ import annotations
