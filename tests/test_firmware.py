@@ -465,7 +465,6 @@ def test_sdkconfig_defaults_describe_the_xiao_esp32s3():
 
 def test_component_manifest_and_cmake_files_agree():
     manifest = (FIRMWARE_MAIN / "idf_component.yml").read_text()
-    assert re.search(r'^  espressif/esp-tflite-micro: "~1\.3\.\d+"$', manifest, re.M)
     assert re.search(r'^  idf: ">=5\.3"$', manifest, re.M)
     top = (FIRMWARE / "CMakeLists.txt").read_text()
     assert "include($ENV{IDF_PATH}/tools/cmake/project.cmake)" in top
@@ -477,6 +476,33 @@ def test_component_manifest_and_cmake_files_agree():
     assert set(re.findall(r'"generated/([\w.]+\.cc)"', sources)) == {
         p.name for p in GENERATED.glob("*.cc")
     }
+
+
+def test_components_are_pinned_to_the_releases_the_planner_models():
+    """esp-tflite-micro and esp-nn are pinned to exact releases, the ones tinyreport/memory.py's
+    ESP32-S3 profile and its docs were written from: esp-tflite-micro 1.3.8 accepts any esp-nn
+    from 1.1.1 on, and a newer esp-nn asks for more convolution scratch than the planner plans."""
+    from tinyreport import memory
+
+    manifest = (FIRMWARE_MAIN / "idf_component.yml").read_text()
+    pins = dict(re.findall(r'^  espressif/([\w-]+): "==(\d+\.\d+\.\d+)"$', manifest, re.M))
+    assert pins.keys() == {"esp-tflite-micro", "esp-nn"}, manifest
+    sources = {
+        "tinyreport/memory.py": Path(memory.__file__).read_text(),
+        "docs/reference/analysis.md": (ROOT / "docs" / "reference" / "analysis.md").read_text(),
+        "docs/firmware.md": (ROOT / "docs" / "firmware.md").read_text(),
+    }
+    assert "esp-nn v" + pins["esp-nn"] in memory.esp_nn_scratch.__doc__
+    assert "esp-tflite-micro " + pins["esp-tflite-micro"].rsplit(".", 1)[0] in (
+        memory.ESP32S3.description
+    )
+    for component, pin in pins.items():
+        for where, text in sources.items():
+            named = set(re.findall(rf"{component} v?(\d+(?:\.\d+)+)", text))
+            assert pin in named, f"{where} does not name {component} {pin}"
+            if where == "tinyreport/memory.py":
+                # The planner names no other release ("esp-tflite-micro 1.3" is the pinned one's).
+                assert all(pin == v or pin.startswith(v + ".") for v in named), named
 
 
 def test_every_kconfig_option_the_program_uses_is_declared():
