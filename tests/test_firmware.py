@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -343,6 +344,25 @@ def test_stale_generated_files_go_and_others_stay(small, tmp_path):
     assert (out / "README.md").read_text() == "mine\n"
 
 
+@pytest.mark.slow
+def test_generate_stamps_the_components_cmakelists_or_says_to_clean(small, tmp_path):
+    _, config, _ = small
+    main = tmp_path / "main"
+    main.mkdir()
+    shutil.copy(FIRMWARE_MAIN / "CMakeLists.txt", main)
+    summary = firmware.generate(config, n_vectors=4, out=main / "generated")
+    sources = (main / "generated" / "sources.cmake").read_text()
+    assert firmware.cmake_stamp(sources) in (main / "CMakeLists.txt").read_text().splitlines()
+    assert summary.endswith("updated for the new file list, so that `pio run` re-runs CMake")
+    again = firmware.generate(config, n_vectors=4, out=main / "generated")
+    assert again.endswith(f"0 file(s) changed in {main / 'generated'}")
+    # A folder whose parent has no stamped CMakeLists.txt: the user is told to clean.
+    other = firmware.generate(config, n_vectors=4, out=tmp_path / "elsewhere" / "generated")
+    assert other.endswith(
+        "run `pio run -t fullclean` before the next `pio run` (idf.py notices by itself)"
+    )
+
+
 # --- bad input: one sentence, no traceback -----------------------------------------------------
 
 
@@ -503,6 +523,46 @@ def test_components_are_pinned_to_the_releases_the_planner_models():
             if where == "tinyreport/memory.py":
                 # The planner names no other release ("esp-tflite-micro 1.3" is the pinned one's).
                 assert all(pin == v or pin.startswith(v + ".") for v in named), named
+
+
+def test_main_cmakelists_names_the_committed_file_list():
+    """`tinyreport firmware` keeps this line; a commit of new generated sources without it
+    would leave PlatformIO building the old file list."""
+    sources = (GENERATED / "sources.cmake").read_text()
+    main = (FIRMWARE_MAIN / "CMakeLists.txt").read_text().splitlines()
+    assert firmware.cmake_stamp(sources) in main
+    assert main.index(firmware.cmake_stamp(sources)) + 1 == main.index(
+        "include(${CMAKE_CURRENT_LIST_DIR}/generated/sources.cmake)"
+    )
+
+
+def test_a_new_file_list_makes_platformio_reconfigure(tmp_path):
+    """platform-espressif32 re-runs CMake when main/CMakeLists.txt is newer than CMakeCache.txt
+    (builder/frameworks/espidf.py, is_cmake_reconfigure_required): a new file list must make it
+    so, the same list must not."""
+    cmakelists, cache = tmp_path / "CMakeLists.txt", tmp_path / "CMakeCache.txt"
+    shutil.copy(FIRMWARE_MAIN / "CMakeLists.txt", cmakelists)
+    cache.write_text("")
+    os.utime(cmakelists, (1_000_000, 1_000_000))
+    os.utime(cache, (2_000_000, 2_000_000))
+    sources = (GENERATED / "sources.cmake").read_text()
+    assert firmware.stamp_cmakelists(cmakelists, sources) is False
+    assert cmakelists.stat().st_mtime < cache.stat().st_mtime
+    fewer = re.sub(r'^    "generated/model_cnn_float\.cc"\n', "", sources, flags=re.M)
+    assert fewer != sources
+    assert firmware.stamp_cmakelists(cmakelists, fewer) is True
+    assert cmakelists.stat().st_mtime > cache.stat().st_mtime
+    text = cmakelists.read_text()
+    assert firmware.cmake_stamp(fewer) in text.splitlines()
+    assert (
+        text.replace(firmware.cmake_stamp(fewer), firmware.cmake_stamp(sources))
+        == (FIRMWARE_MAIN / "CMakeLists.txt").read_text()
+    )  # only the stamp line changed
+    # No file, or no stamp line: nothing is written, and generate() says to clean instead.
+    assert firmware.stamp_cmakelists(tmp_path / "missing.txt", sources) is None
+    (tmp_path / "plain.txt").write_text("project(x)\n")
+    assert firmware.stamp_cmakelists(tmp_path / "plain.txt", fewer) is None
+    assert (tmp_path / "plain.txt").read_text() == "project(x)\n"
 
 
 def test_every_kconfig_option_the_program_uses_is_declared():
