@@ -572,6 +572,26 @@ def test_every_kconfig_option_the_program_uses_is_declared():
     assert used and used <= declared
 
 
+# esp_reset_reason_t in components/esp_system/include/esp_system.h of ESP-IDF v5.3, in order.
+RESET_REASONS_IDF_5_3 = (
+    "UNKNOWN", "POWERON", "EXT", "SW", "PANIC", "INT_WDT", "TASK_WDT", "WDT", "DEEPSLEEP",
+    "BROWNOUT", "SDIO", "USB", "JTAG", "EFUSE", "PWR_GLITCH", "CPU_LOCKUP",
+)  # fmt: skip
+
+
+def test_every_reset_reason_of_esp_idf_5_3_is_printed_by_its_name():
+    """USB above all: it is what `idf.py flash` and `capture --reset` give on the ESP32-S3."""
+    main = (FIRMWARE_MAIN / "main.cc").read_text()
+    cases = re.findall(r'case ESP_RST_(\w+): return "(\w+)";', main)
+    assert all(name == printed for name, printed in cases), cases
+    assert sorted(name for name, _ in cases) == sorted(RESET_REASONS_IDF_5_3)
+    assert 'default: return "OTHER";' in main  # a value a later ESP-IDF adds
+    # The host build's stand-in declares the same enumerators, so main.cc compiles against it.
+    shim = (ROOT / "tests" / "firmware_host" / "idf_shim" / "esp_shim.h").read_text()
+    declared = re.search(r"typedef enum \{([^}]*)\} esp_reset_reason_t;", shim)[1]
+    assert re.findall(r"ESP_RST_(\w+)", declared) == list(RESET_REASONS_IDF_5_3)
+
+
 def test_platformio_shares_the_idf_sources():
     ini = (FIRMWARE / "platformio.ini").read_text()
     for line in (

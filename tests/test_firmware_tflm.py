@@ -109,6 +109,7 @@ def test_every_model_runs_and_matches_the_host_vectors(build):
         assert run["status"] == "ok" and run["problems"] == []
         assert run["provenance"] == "simulated"  # sim=1: never shown as a measurement
         assert run["board"]["board"] == "host" and run["board"]["esp_nn"] is False
+        assert run["board"]["reset"] == "UNKNOWN"  # the stand-in's esp_reset_reason()
         assert run["vectors"]["n"] == m.n_vectors == 10
         assert run["vectors"]["all_match"], run["vectors"]
         assert run["vectors"]["n_top1"] == int((m.outputs.argmax(axis=1) == m.labels).sum())

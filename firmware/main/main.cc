@@ -109,8 +109,12 @@ HeapInfo Heap(const char* at, const char* id) {
   return info;
 }
 
+// Every esp_reset_reason_t of ESP-IDF 5.3, named without its ESP_RST_ prefix; OTHER only for a
+// value a later ESP-IDF adds. On the ESP32-S3, a reset through the USB-Serial-JTAG (idf.py
+// flash, tinyreport capture --reset) is USB.
 const char* ResetReason() {
   switch (esp_reset_reason()) {
+    case ESP_RST_UNKNOWN: return "UNKNOWN";
     case ESP_RST_POWERON: return "POWERON";
     case ESP_RST_EXT: return "EXT";
     case ESP_RST_SW: return "SW";
@@ -121,6 +125,11 @@ const char* ResetReason() {
     case ESP_RST_DEEPSLEEP: return "DEEPSLEEP";
     case ESP_RST_BROWNOUT: return "BROWNOUT";
     case ESP_RST_SDIO: return "SDIO";
+    case ESP_RST_USB: return "USB";
+    case ESP_RST_JTAG: return "JTAG";
+    case ESP_RST_EFUSE: return "EFUSE";
+    case ESP_RST_PWR_GLITCH: return "PWR_GLITCH";
+    case ESP_RST_CPU_LOCKUP: return "CPU_LOCKUP";
     default: return "OTHER";
   }
 }
