@@ -128,6 +128,10 @@ def test_every_model_runs_and_matches_the_host_vectors(build):
         assert [h["at"] for h in run["heap"]] == [
             "boot", "before_alloc", "after_alloc", "after_invoke", "end",
         ]  # fmt: skip
+        # The boot figure comes before the 1 MiB PSRAM probe buffer (the stand-in starts with
+        # 7 MiB free); every later figure is after it.
+        psram = [h["free_psram_bytes"] for h in run["heap"]]
+        assert psram == [7 << 20] + [(7 << 20) - (1 << 20)] * 4
 
 
 def test_allocation_failure_reports_given_and_needed_and_moves_on(build):

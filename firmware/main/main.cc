@@ -297,6 +297,9 @@ void Run() {
   boot.n_models = static_cast<int>(kNumModels);
   boot.sim = TINYFW_SIMULATED != 0;
   PrintBoot(p, boot);
+  // The free memory at boot, before the program's one heap allocation (the probe buffer below):
+  // later heap records show PSRAM lower by that buffer.
+  PrintHeap(p, Heap("boot", nullptr));
 
 #if CONFIG_TINYFW_PROBE_ARENA_KB > 0 && CONFIG_SPIRAM
   g_probe_bytes = static_cast<size_t>(CONFIG_TINYFW_PROBE_ARENA_KB) * 1024;
@@ -304,7 +307,6 @@ void Run() {
                                                                 MALLOC_CAP_SPIRAM));
   if (g_probe_arena == nullptr) g_probe_bytes = 0;
 #endif
-  PrintHeap(p, Heap("boot", nullptr));
 
   int n_ok = 0;
   for (size_t i = 0; i < kNumModels; i++) {

@@ -29,10 +29,16 @@ int64_t esp_timer_get_time(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
-size_t heap_caps_get_free_size(uint32_t caps) { return caps & MALLOC_CAP_SPIRAM ? 7u << 20 : 300000; }
+// 7 MiB of PSRAM free at the start, less what heap_caps_aligned_alloc took from it, so that the
+// heap records show where the program allocates.
+static size_t g_psram_taken = 0;
+size_t heap_caps_get_free_size(uint32_t caps) {
+  return caps & MALLOC_CAP_SPIRAM ? (7u << 20) - g_psram_taken : 300000;
+}
 size_t heap_caps_get_minimum_free_size(uint32_t) { return 290000; }
 size_t heap_caps_get_largest_free_block(uint32_t) { return 200000; }
-void* heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t) {
+void* heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t caps) {
+  if (caps & MALLOC_CAP_SPIRAM) g_psram_taken += size;
   return std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
 }
 void vTaskDelay(TickType_t) {}
