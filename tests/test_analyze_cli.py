@@ -83,7 +83,13 @@ def test_float_model_on_int8_only_kernels():
 
 @pytest.mark.slow
 def test_int8_model_passes_int8_only():
-    assert run(built()["mnist_cnn_int8"], "--int8-only", "--json").returncode == 0
+    """--int8-only lets an int8 model through and changes nothing in its document."""
+    path = built()["mnist_cnn_int8"]
+    proc = run(path, "--int8-only", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["arena"]["host_bytes"] == host_truth("mnist_cnn_int8").total_bytes
+    assert doc == json.loads(run(path, "--json").stdout)
 
 
 @pytest.mark.slow
