@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinyreport.errors import ModelFileError
-from tinyreport.tflite_reader import RESOLVER_METHODS, parse_model, read_model
+from tinyreport.tflite_reader import parse_model, read_model
 
 # --- bad input, no TensorFlow needed ---------------------------------------------------------
 
@@ -111,18 +111,110 @@ def test_tensors_agree_with_litert(key):
             assert t.quantization.axis == d["quantization_parameters"]["quantized_dimension"]
 
 
-@pytest.mark.slow
-def test_every_operator_in_test_graphs_has_a_resolver_method():
-    for key, path in built().items():
-        model = read_model(path)
-        assert all(op.op in RESOLVER_METHODS for op in model.operators), key
+# The MicroMutableOpResolver calls of each test graph, as the reader gives them (sorted). The
+# float and full-int8 conversions of a graph use the same operators; float in and out adds
+# QUANTIZE and DEQUANTIZE.
+_MLP_METHODS = (
+    "AddFullyConnected",
+    "AddPack",
+    "AddReshape",
+    "AddShape",
+    "AddSoftmax",
+    "AddStridedSlice",
+)
+RESOLVER_METHODS_OF_GRAPH = {
+    "mnist_mlp": _MLP_METHODS,
+    "mnist_mlp_floatio": tuple(sorted((*_MLP_METHODS, "AddDequantize", "AddQuantize"))),
+    "mnist_cnn": tuple(sorted((*_MLP_METHODS, "AddConv2D", "AddMaxPool2D"))),
+    "branches": tuple(sorted((*_MLP_METHODS, "AddConcatenation", "AddConv2D", "AddMaxPool2D"))),
+    "residual": (
+        "AddAdd",
+        "AddAveragePool2D",
+        "AddConv2D",
+        "AddFullyConnected",
+        "AddPack",
+        "AddReshape",
+        "AddShape",
+        "AddStridedSlice",
+    ),
+    "depthwise": ("AddConv2D", "AddDepthwiseConv2D", "AddFullyConnected", "AddMean", "AddSoftmax"),
+    "conv1d": (
+        "AddConv2D",
+        "AddExpandDims",
+        "AddFullyConnected",
+        "AddMaxPool2D",
+        "AddMean",
+        "AddReshape",
+        "AddSoftmax",
+    ),
+    "pooling_odd": (
+        "AddAveragePool2D",
+        "AddConv2D",
+        "AddFullyConnected",
+        "AddMaxPool2D",
+        "AddPack",
+        "AddReshape",
+        "AddShape",
+        "AddStridedSlice",
+    ),
+    "elementwise": (
+        "AddConv2D",
+        "AddFullyConnected",
+        "AddLogistic",
+        "AddMul",
+        "AddReduceMax",
+        "AddSub",
+        "AddTanh",
+    ),
+}
 
 
 @pytest.mark.slow
-def test_float_model_lists_float_operators():
+def test_resolver_methods_of_every_test_graph():
+    """Each graph's resolver calls are TFLM's names for exactly the operators it uses."""
+    got = {key: read_model(path).resolver_methods for key, path in built().items()}
+    want = {
+        f"{graph}_{kind}": methods
+        for graph, methods in RESOLVER_METHODS_OF_GRAPH.items()
+        if graph != "mnist_mlp_floatio"
+        for kind in ("float", "int8")
+    } | {"mnist_mlp_floatio": RESOLVER_METHODS_OF_GRAPH["mnist_mlp_floatio"]}
+    assert got == want
+
+
+@pytest.mark.slow
+def test_float_operators_are_those_touching_float_tensors():
+    """Shape arithmetic (STRIDED_SLICE, PACK on int32) is not float; QUANTIZE and DEQUANTIZE
+    at the edges of an int8 model with float input and output are."""
     model = read_model(built()["mnist_mlp_float"])
     assert not model.is_int8
-    assert "FULLY_CONNECTED" in {op.op for op in model.float_operators}
+    assert [op.op for op in model.float_operators] == [
+        "SHAPE",
+        "RESHAPE",
+        "FULLY_CONNECTED",
+        "FULLY_CONNECTED",
+        "FULLY_CONNECTED",
+        "SOFTMAX",
+    ]
+    floatio = read_model(built()["mnist_mlp_floatio"])
+    assert not floatio.is_int8
+    assert [op.op for op in floatio.operators] == [
+        "QUANTIZE",
+        "SHAPE",
+        "STRIDED_SLICE",
+        "PACK",
+        "RESHAPE",
+        "FULLY_CONNECTED",
+        "FULLY_CONNECTED",
+        "FULLY_CONNECTED",
+        "SOFTMAX",
+        "DEQUANTIZE",
+    ]
+    assert [(op.index, op.op) for op in floatio.float_operators] == [
+        (0, "QUANTIZE"),
+        (9, "DEQUANTIZE"),
+    ]
+    assert read_model(built()["mnist_mlp_int8"]).float_operators == ()
 
 
 @pytest.mark.slow
