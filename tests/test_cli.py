@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,4 +69,5 @@ def test_usage_error_and_version():
     assert "No such option '--no-such-flag'" in proc.stderr
     proc = run("--version")
     assert proc.returncode == 0
-    assert proc.stdout.startswith("tinyreport, version ")
+    assert proc.stdout == f"tinyreport, version {version('tinyreport')}\n"
+    assert proc.stderr == ""
