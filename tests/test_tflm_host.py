@@ -21,7 +21,7 @@ def test_parse_allocations():
 
 
 def test_parse_rejects_output_without_summary():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no RecordingMicroAllocator summary in the output"):
         parse_allocations("[RecordingMicroAllocator] Arena allocation total 12 bytes\n")
 
 
