@@ -20,16 +20,15 @@ def test_required_keys_and_derived_values(fixture_results):
     mlp = next(m for m in data["models"] if m["name"] == "mlp")
     assert mlp["params"] == 109386
     assert mlp["weights_bytes"] == 109386 * 4
-    for kind in ("keras", "tflite_float", "tflite_int8"):
-        variant = mlp["variants"][kind]
-        assert variant["size_bytes"] > 0
-        assert 0.0 <= variant["accuracy"] <= 1.0
+    sizes = {kind: v["size_bytes"] for kind, v in mlp["variants"].items()}
+    assert sizes == {"keras": 1_340_493, "tflite_float": 439_760, "tflite_int8": 117_392}
+    assert [mlp["variants"][kind]["accuracy"] for kind in sizes] == [0.847, 0.847, 0.847]
     arena = mlp["variants"]["tflite_int8"]["arena"]
-    assert arena["host_bytes"] == arena["head_bytes"] + arena["tail_bytes"]
+    assert (arena["host_bytes"], arena["head_bytes"], arena["tail_bytes"]) == (5008, 1568, 3440)
+    # Derived values of the fixture's numbers: 439,760 / 117,392 and 1,340,493 / 117,392.
     model = fixture_results.model("mlp")
-    assert model.float_over_int8 == pytest.approx(
-        model.variants["tflite_float"].size_bytes / model.variants["tflite_int8"].size_bytes
-    )
+    assert model.float_over_int8 == pytest.approx(3.74608, abs=1e-5)
+    assert model.keras_over_int8 == pytest.approx(11.41895, abs=1e-5)
 
 
 def test_other_format_is_refused(fixture_results):
