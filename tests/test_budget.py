@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tinyreport.boards import board_ids, load_board
 from tinyreport.budget import (
+    EXCEEDED_ABOVE_PC,
+    TIGHT_ABOVE_PC,
     Budget,
     BudgetLine,
     arena_with_margin,
@@ -16,6 +21,7 @@ from tinyreport.budget import (
 from tinyreport.errors import ConfigError
 
 BOARDS = ["arduino-nano-33-ble", "esp32", "raspberry-pi-pico", "stm32f4", "xiao-esp32s3"]
+FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
 
 
 def test_bundled_boards():
@@ -34,10 +40,56 @@ def test_every_board_loads_and_cites_its_memories(board_id):
 def test_xiao_esp32s3_facts():
     board = load_board("xiao-esp32s3")
     assert (board.sram_bytes, board.psram_bytes, board.flash_bytes) == (512 << 10, 8 << 20, 8 << 20)
-    assert board.app_partition_bytes == 0x330000
     assert board.cpu_mhz == 240
     assert board.arena_profile == "esp32s3"
-    assert board.is_estimate("usable_sram_bytes")
+    assert board.kernel_scratch_modelled
+    for key in ("usable_sram_bytes", "system_bytes", "application_flash_bytes"):
+        assert board.is_estimate(key), key
+
+
+def _firmware_app_partition_bytes() -> int:
+    """Size of the app partition in firmware/partitions.csv (the only one the table has)."""
+    rows = [
+        [c.strip() for c in line.split(",")]
+        for line in (FIRMWARE / "partitions.csv").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    (size,) = [int(r[4], 0) for r in rows if r[1] == "app"]
+    return size
+
+
+def _firmware_sdkconfig(key: str) -> str:
+    text = (FIRMWARE / "sdkconfig.defaults").read_text()
+    return re.search(rf"^{key}=(.*)$", text, re.M)[1]
+
+
+def test_xiao_budget_describes_the_firmware_this_project_ships():
+    """The XIAO's app partition and stack are those of firmware/, and say so in their source."""
+    board = load_board("xiao-esp32s3")
+    assert board.app_partition_bytes == _firmware_app_partition_bytes() == 0x400000
+    assert not board.is_estimate("app_partition_bytes")
+    assert board.source("app_partition_bytes").startswith("firmware/partitions.csv")
+    # The interpreter runs on the main task (firmware/main/main.cc: app_main).
+    assert board.stack_bytes == int(_firmware_sdkconfig("CONFIG_ESP_MAIN_TASK_STACK_SIZE"))
+    assert not board.is_estimate("stack_bytes")
+    assert board.source("stack_bytes").startswith("firmware/sdkconfig.defaults")
+    assert "app_main" in (FIRMWARE / "main" / "main.cc").read_text()
+    # No Arduino-ESP32 left in an ESP-IDF firmware's budget.
+    assert not [k for k, v in board.sources if "arduino" in v.lower()]
+    # The estimates say what they rest on: ESP-IDF on an ESP32-S3.
+    assert "ESP-IDF" in board.source("usable_sram_bytes")
+    assert "esp-tflite-micro" in board.source("application_flash_bytes")
+
+
+@pytest.mark.parametrize("board_id", BOARDS)
+def test_boards_with_optimized_kernels_say_their_arena_is_a_lower_bound(board_id):
+    """CMSIS-NN and generic ESP-NN request scratch buffers the ref32 profile does not plan."""
+    board = load_board(board_id)
+    optimized = "CMSIS-NN" in board.kernels or "ESP-NN" in board.kernels
+    assert board.kernel_scratch_modelled == (not optimized or board.arena_profile == "esp32s3")
+    if not board.kernel_scratch_modelled:
+        line = sram_budget(board, 4380, 784, 10, arena_lower_bound=True).lines[0]
+        assert "lower bound" in line.what and line.basis == "estimated (lower bound)"
 
 
 def test_unknown_board_names_the_known_ones():
@@ -67,6 +119,19 @@ def test_verdict_thresholds(demand, capacity, expected):
     assert verdict(demand, capacity) == expected
 
 
+def test_verdict_thresholds_in_percent_match_the_verdicts():
+    """Pages and charts use TIGHT_ABOVE_PC / EXCEEDED_ABOVE_PC; they must be verdict()'s."""
+    assert (TIGHT_ABOVE_PC, EXCEEDED_ABOVE_PC) == (90.0, 100.0)
+    capacity = 100_000
+    for pc in (0, 50, 89.999, 90, 90.001, 99.999, 100, 100.001, 150):
+        demand = round(pc * capacity / 100)
+        share = 100 * demand / capacity
+        expected = (
+            "EXCEEDED" if share > EXCEEDED_ABOVE_PC else "TIGHT" if share > TIGHT_ABOVE_PC else "OK"
+        )
+        assert verdict(demand, capacity) == expected, pc
+
+
 def test_budget_arithmetic():
     b = Budget("sram", 1000, "x", (BudgetLine("a", 300, "computed"), BudgetLine("b", 450, "e")))
     assert (b.demand_bytes, b.headroom_bytes, b.pc_headroom, b.verdict) == (750, 250, 25.0, "OK")
@@ -81,10 +146,10 @@ def test_sram_budget_for_the_int8_mlp_on_the_xiao():
         "tensor arena": 6144,
         "input buffer": 784,
         "output buffer": 10,
-        "stack": 8192,
+        "stack": 16384,
         "system / RTOS objects": 16384,
     }
-    assert b.demand_bytes == 6144 + 784 + 10 + 8192 + 16384
+    assert b.demand_bytes == 6144 + 784 + 10 + 16384 + 16384
     assert b.headroom_bytes == board.usable_sram_bytes - b.demand_bytes
     assert b.verdict == "OK"
     assert "keep it there" in b.note
@@ -125,7 +190,9 @@ def test_flash_budget_lines_and_unknown_kernels():
         "application and framework",
     ]
     assert b.lines[4].basis == "estimated (no measurement)"
-    assert b.capacity_bytes == 0x330000
+    # A file's size is measured on the host, as the pages label file sizes everywhere.
+    assert b.lines[0].basis == "measured on host (file bytes)"
+    assert b.capacity_bytes == board.app_partition_bytes
     assert b.verdict == "OK"
 
 

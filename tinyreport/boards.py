@@ -53,6 +53,9 @@ class Board:
     ble_bytes: int
     application_flash_bytes: int
     sources: tuple[tuple[str, str], ...]
+    # False when the board's kernels (CMSIS-NN, generic ESP-NN) request scratch buffers that its
+    # arena profile does not plan: the computed arena is then a lower bound.
+    kernel_scratch_modelled: bool = True
 
     def source(self, key: str) -> str:
         """Where the number under `key` comes from ("" when not given)."""
@@ -65,6 +68,7 @@ class Board:
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
         data = {k: getattr(self, k) for k in ("id", "name", "mcu", "kernels", "arena_profile")}
+        data["kernel_scratch_modelled"] = self.kernel_scratch_modelled
         data.update({k: getattr(self, k) for k in _TOP_INTS + _BUDGET_INTS})
         data["sources"] = dict(self.sources)
         return data
@@ -99,6 +103,8 @@ def load_board(board_id: str) -> Board:
     for key in ("sram_bytes", "flash_bytes", "app_partition_bytes", "usable_sram_bytes"):
         if not sources.get(key):
             problems.append(f"'{key}' has no source under [sources]")
+    if not isinstance(data.get("kernel_scratch_modelled", True), bool):
+        problems.append("'kernel_scratch_modelled' must be true or false")
     if data.get("arena_profile") not in PROFILES:
         problems.append(f"'arena_profile' must be one of {', '.join(PROFILES)}")
     if problems:
@@ -112,4 +118,5 @@ def load_board(board_id: str) -> Board:
         **{k: data[k] for k in _TOP_INTS},
         **{k: budget[k] for k in _BUDGET_INTS},
         sources=tuple(sorted((str(k), str(v)) for k, v in sources.items())),
+        kernel_scratch_modelled=data.get("kernel_scratch_modelled", True),
     )

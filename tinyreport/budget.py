@@ -20,6 +20,10 @@ MARGIN_FRACTION = 0.10
 MARGIN_MIN_BYTES = 1024
 ROUND_TO_BYTES = 1024
 TIGHT_FRACTION = 0.10
+# The same thresholds as demand in % of capacity, for pages and charts (one source: the above).
+TIGHT_ABOVE_PC = 100.0 * (1 - TIGHT_FRACTION)  # above this: TIGHT
+EXCEEDED_ABOVE_PC = 100.0  # above this: EXCEEDED
+VERDICTS = ("OK", "TIGHT", "EXCEEDED")
 
 # .text bytes of TFLM's runtime core and of each kernel, measured by linking an i386 -Os
 # harness with --gc-sections against tflite-micro 90b983c, with no operator (core) and then
@@ -130,18 +134,26 @@ def sram_budget(
     output_bytes: int,
     *,
     arena_confirmed: bool = False,
+    arena_lower_bound: bool = False,
     wifi: bool = False,
     ble: bool = False,
 ) -> Budget:
     """Budget the board's usable internal SRAM around a model's arena.
 
     `input_bytes`/`output_bytes` are the application's own copies of one input sample and one
-    output vector (the tensors themselves live inside the arena).
+    output vector (the tensors themselves live inside the arena). `arena_lower_bound`: the
+    arena leaves out the scratch buffers of the board's kernels (see Board.kernel_scratch_modelled).
     """
     reserved = arena_with_margin(arena_bytes, arena_confirmed)
-    margin_text = "device-confirmed" if arena_confirmed else "computed, +10 % (min 1 KiB)"
+    if arena_confirmed:
+        margin_text, basis = "device-confirmed", "measured on device"
+    elif arena_lower_bound:
+        margin_text = "lower bound: kernel scratch not modelled, +10 % (min 1 KiB)"
+        basis = "estimated (lower bound)"
+    else:
+        margin_text, basis = "computed, +10 % (min 1 KiB)", "computed"
     lines = [
-        BudgetLine(f"tensor arena ({margin_text}, whole KiB)", reserved, "computed"),
+        BudgetLine(f"tensor arena ({margin_text}, whole KiB)", reserved, basis),
         BudgetLine("input buffer (application copy)", input_bytes, "computed"),
         BudgetLine("output buffer (application copy)", output_bytes, "computed"),
         BudgetLine("stack (inference task)", board.stack_bytes, _basis(board, "stack_bytes")),
@@ -184,7 +196,7 @@ def _psram_note(board: Board, budget: Budget, arena: int) -> str:
 def flash_budget(board: Board, model_bytes: int, op_types: tuple[str, ...]) -> Budget:
     """Budget the board's app partition: model, TFLM runtime and kernels, application."""
     lines = [
-        BudgetLine("model (.tflite as a C array)", model_bytes, "computed"),
+        BudgetLine("model (.tflite as a C array)", model_bytes, "measured on host (file bytes)"),
         BudgetLine("TFLM runtime core", RUNTIME_FLASH_BYTES, "estimated (i386 -Os .text)"),
     ]
     for op in op_types:
