@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tinyreport.boards import load_board
+from tinyreport.boards import Board, load_board
 from tinyreport.budget import arena_with_margin, flash_budget, sram_budget
 from tinyreport.errors import ModelFileError
-from tinyreport.memory import HOST, PROFILES, ArenaPlan, plan_arena
+from tinyreport.memory import HOST, PROFILES, ArenaPlan, HeadBuffer, plan_arena
+from tinyreport.results import COMPUTED, ESTIMATED
 from tinyreport.tflite_reader import Model, read_model
 
-# Version of the document analyze() returns. 1: first version.
+# Version of the document analyze() returns (bump on an incompatible change and say what changed;
+# added fields keep the version).
+# 1: first version. Added since: `arena.host.scratch` and `arena.target.scratch` (each kernel
+#    scratch buffer), `scratch_bytes` per `timeline` entry and in `peak_op`, `provenance` per
+#    entry of `boards`.
 FORMAT_VERSION = 1
 
 HOST_SOURCE = (
@@ -37,7 +42,6 @@ def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) ->
         )
     host = plan_arena(model, HOST)
     target = plan_arena(model, PROFILES[board_data.arena_profile])
-    target_name = _TARGET_NAMES.get(target.profile, target.profile)
     x = model.tensors[model.inputs[0]] if model.inputs else None
     y = model.tensors[model.outputs[0]] if model.outputs else None
     sram = sram_budget(
@@ -45,6 +49,7 @@ def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) ->
         target.total_bytes,
         sum(model.tensors[i].n_bytes for i in model.inputs),
         sum(model.tensors[i].n_bytes for i in model.outputs),
+        arena_lower_bound=not board_data.kernel_scratch_modelled,
     )
     flash = flash_budget(board_data, model.file_bytes, model.op_types)
     peak = target.peak_op
@@ -59,7 +64,7 @@ def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) ->
             "target_bytes": target.total_bytes,
             "reserve_bytes": arena_with_margin(target.total_bytes),
             "host": {
-                **_plan_summary(host),
+                **_plan_summary(host, model),
                 "provenance": "computed",
                 "source": HOST_SOURCE,
                 "label": "computed, equal to host TFLM"
@@ -67,11 +72,9 @@ def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) ->
                 else "computed; some operators are not modelled, the tail may be off",
             },
             "target": {
-                **_plan_summary(target),
-                "provenance": "computed",
+                **_plan_summary(target, model),
+                **_board_arena(board_data, target),
                 "source": f"tinyreport arena planner, profile '{target.profile}'",
-                "label": f"computed for {target_name}, not yet confirmed by a device log"
-                + ("" if target.exact else "; the tail is approximate (see unmodelled_ops)"),
             },
             "rules_of_thumb": _rules_of_thumb(model, target.total_bytes),
         },
@@ -96,18 +99,37 @@ def _all_boards(model: Model) -> dict:
         if b.arena_profile not in plans:
             plans[b.arena_profile] = plan_arena(model, PROFILES[b.arena_profile])
         plan = plans[b.arena_profile]
-        name = _TARGET_NAMES.get(plan.profile, plan.profile)
+        lower = not b.kernel_scratch_modelled
         boards[board_id] = {
             "arena_bytes": plan.total_bytes,
             "profile": plan.profile,
-            "label": f"computed for {name}, not yet confirmed by a device log"
-            + ("" if plan.profile == "esp32s3" else f"; {b.kernels}"),
+            **_board_arena(b, plan),
             "budget": {
-                "sram": sram_budget(b, plan.total_bytes, inputs, outputs).to_dict(),
+                "sram": sram_budget(
+                    b, plan.total_bytes, inputs, outputs, arena_lower_bound=lower
+                ).to_dict(),
                 "flash": flash_budget(b, model.file_bytes, model.op_types).to_dict(),
             },
         }
     return boards
+
+
+def _board_arena(board: Board, plan: ArenaPlan) -> dict:
+    """Provenance and label of a board's planned arena: computed, or a lower bound when the
+    board's kernels request scratch buffers that the plan's profile leaves out."""
+    name = _TARGET_NAMES.get(plan.profile, plan.profile)
+    approximate = "" if plan.exact else "; the tail is approximate (see unmodelled_ops)"
+    if board.kernel_scratch_modelled:
+        return {
+            "provenance": COMPUTED,
+            "label": f"computed for {name}, not yet confirmed by a device log{approximate}",
+        }
+    return {
+        "provenance": ESTIMATED,
+        "label": f"estimated lower bound: planned for {name}, but this board runs "
+        f"{board.kernels}, whose kernels also request scratch buffers, which are not "
+        f"modelled{approximate}",
+    }
 
 
 def _model_dict(model: Model, x, y) -> dict:
@@ -126,7 +148,18 @@ def _model_dict(model: Model, x, y) -> dict:
     }
 
 
-def _plan_summary(plan: ArenaPlan) -> dict:
+def _scratch_dict(model: Model, buffer: HeadBuffer) -> dict:
+    op = model.operators[buffer.index].op
+    return {
+        "op": buffer.index,
+        "op_type": op,
+        "what": buffer.name.removesuffix(f" (op {buffer.index} {op})"),
+        "bytes": buffer.n_bytes,
+        "aligned_bytes": buffer.aligned_bytes,
+    }
+
+
+def _plan_summary(plan: ArenaPlan, model: Model) -> dict:
     return {
         "profile": plan.profile,
         "pointer_bytes": plan.pointer_bytes,
@@ -137,6 +170,9 @@ def _plan_summary(plan: ArenaPlan) -> dict:
         "unmodelled_ops": list(plan.unmodelled_ops),
         "caveats": list(plan.caveats),
         "tail": plan.tail_by_kind(),
+        # Every kernel scratch buffer in the head. Each lives only while its operator runs, so
+        # their sum (scratch_bytes) is not what the head holds at any one time.
+        "scratch": [_scratch_dict(model, b) for b in plan.head if b.kind == "scratch"],
         "scratch_bytes": sum(b.aligned_bytes for b in plan.head if b.kind == "scratch"),
     }
 

@@ -341,6 +341,7 @@ class OpMemory:
     live_bytes: int  # sum of the live buffers, 16-aligned
     top_bytes: int  # highest end offset among live buffers: the head this op needs
     live: tuple[str, ...]  # names of the live buffers, largest first
+    scratch_bytes: int = 0  # the part of live_bytes that is kernel scratch (16-aligned)
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
@@ -349,6 +350,7 @@ class OpMemory:
             "op": self.op,
             "live_bytes": self.live_bytes,
             "top_bytes": self.top_bytes,
+            "scratch_bytes": self.scratch_bytes,
             "live": list(self.live),
         }
 
@@ -592,6 +594,7 @@ def _timeline(model: Model, head: tuple[HeadBuffer, ...]) -> tuple[OpMemory, ...
                 live_bytes=sum(b.aligned_bytes for b in live),
                 top_bytes=max((b.offset + b.aligned_bytes for b in live), default=0),
                 live=tuple(b.name for b in live),
+                scratch_bytes=sum(b.aligned_bytes for b in live if b.kind == "scratch"),
             )
         )
     return tuple(timeline)
