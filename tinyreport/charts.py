@@ -6,11 +6,13 @@ its numbers. The page shows it under the chart; Plotly never sees it.
 
 from __future__ import annotations
 
+from tinyreport.budget import EXCEEDED_ABOVE_PC, TIGHT_ABOVE_PC, VERDICTS
 from tinyreport.results import VARIANT_TITLES, VARIANTS, ModelResult, Results
 
 KB = 1024
 TFLITE = ("tflite_float", "tflite_int8")
 VERDICT_COLOURS = {"OK": "#2e7d32", "TIGHT": "#f9a825", "EXCEEDED": "#c62828"}
+VERDICT_FILLS = {"OK": "#a5d6a7", "TIGHT": "#fff59d", "EXCEEDED": "#ef9a9a"}  # light, for text
 
 
 def _figure(data: list[dict], title: str, provenance: list[str], **layout) -> dict:
@@ -59,16 +61,17 @@ def accuracy(results: Results) -> dict:
         }
         for kind in VARIANTS
     ]
-    low = min(m.variants[k].evaluation.pc_accuracy for m in results.models for k in VARIANTS)
+    # The axis starts at 0: a cut axis would make differences of a few tenths of a point look
+    # large. The tables give the differences in points.
     return _figure(
         data,
         f"Test accuracy on {results.dataset.n_test:,} images",
         [
-            f"accuracy: {results.dataset.n_test:,} test images, Keras with Keras and both TFLite "
-            "files with the LiteRT interpreter (measured on host)"
+            f"accuracy: {results.dataset.n_test:,} test images; the Keras model run by Keras, "
+            "both TFLite files by the LiteRT interpreter (measured on host)"
         ],
         barmode="group",
-        yaxis={"title": {"text": "%"}, "range": [max(0.0, low - 2.0), 100]},
+        yaxis={"title": {"text": "%"}, "range": [0, 100]},
     )
 
 
@@ -298,19 +301,34 @@ def device_ops(ops: list[dict], title: str, provenance: list[str]) -> dict:
 def feasibility_map(
     cells: list[dict], models: list[str], boards: list[str], notes: list[str]
 ) -> dict:
-    """Heatmap of SRAM use (% of usable) per model and board, the verdict written in each cell.
+    """Heatmap of the SRAM verdict per model and board, with the share of usable SRAM in each cell.
 
-    `cells`: `{"model", "board", "pc_sram", "verdict"}`, from `tinyreport.site`.
+    `cells`: `{"model", "board", "pc_sram", "verdict", "lower_bound"}`, from `tinyreport.site`.
+    The colour is the cell's verdict, so it follows the verdict thresholds of tinyreport.budget
+    exactly; the colour bar names those thresholds.
     """
-    z, text = [], []
+    z, text, hover = [], [], []
     for model in models:
-        row_z, row_t = [], []
+        row_z, row_t, row_h = [], [], []
         for board in boards:
             cell = next((c for c in cells if c["model"] == model and c["board"] == board), None)
-            row_z.append(None if cell is None else round(min(cell["pc_sram"], 150.0), 1))
-            row_t.append("—" if cell is None else f"{cell['verdict']}<br>{cell['pc_sram']:.1f} %")
+            if cell is None:
+                row_z.append(None)
+                row_t.append("—")
+                row_h.append("no figure")
+                continue
+            share = ("≥ " if cell.get("lower_bound") else "") + f"{cell['pc_sram']:.1f} %"
+            row_z.append(VERDICTS.index(cell["verdict"]))
+            row_t.append(f"{cell['verdict']}<br>{share}")
+            row_h.append(f"{share} of usable SRAM")
         z.append(row_z)
         text.append(row_t)
+        hover.append(row_h)
+    n = len(VERDICTS)
+    colorscale = []
+    for i, name in enumerate(VERDICTS):  # one flat band per verdict
+        colorscale += [[i / n, VERDICT_FILLS[name]], [(i + 1) / n, VERDICT_FILLS[name]]]
+    tight, exceeded = f"{TIGHT_ABOVE_PC:g} %", f"{EXCEEDED_ABOVE_PC:g} %"
     return _figure(
         [
             {
@@ -319,24 +337,31 @@ def feasibility_map(
                 "x": boards,
                 "y": models,
                 "text": text,
+                "customdata": hover,
                 "texttemplate": "%{text}",
-                "zmin": 0,
-                "zmax": 150,
-                "colorscale": [
-                    [0, "#a5d6a7"],
-                    [0.53, "#fff59d"],
-                    [0.67, "#ffcc80"],
-                    [1, "#ef9a9a"],
-                ],
-                "colorbar": {"title": {"text": "% of usable SRAM"}},
-                "hovertemplate": "%{y} on %{x}: %{z}% of usable SRAM<extra></extra>",
+                "zmin": -0.5,
+                "zmax": n - 0.5,
+                "colorscale": colorscale,
+                "colorbar": {
+                    "title": {"text": "SRAM verdict"},
+                    "tickvals": list(range(n)),
+                    "ticktext": [
+                        f"OK: up to {tight}",
+                        f"TIGHT: above {tight}, up to {exceeded}",
+                        f"EXCEEDED: above {exceeded}",
+                    ],
+                },
+                "hovertemplate": "%{y} on %{x}: %{customdata}<extra></extra>",
             }
         ],
         "Feasibility map: SRAM needed as a share of each board's usable SRAM",
         [
-            "arena: computed by tinyreport's planner for each board's TFLM build",
+            "arena: tinyreport's planner, computed exactly for boards whose kernels it models "
+            "with their scratch buffers",
             *notes,
             "stack, system and usable SRAM: the board files, with their sources",
+            f"colour: the SRAM verdict (OK up to {tight} of usable SRAM, TIGHT up to "
+            f"{exceeded}, EXCEEDED above)",
         ],
         xaxis={"type": "category"},
         yaxis={"type": "category", "autorange": "reversed"},

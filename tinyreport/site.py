@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined
 
 from tinyreport import charts
+from tinyreport.budget import EXCEEDED_ABOVE_PC, TIGHT_ABOVE_PC
 from tinyreport.fsutil import write_if_changed
 from tinyreport.results import (
     COMPUTED,
@@ -282,9 +283,10 @@ def feasibility_cells(results: Results) -> tuple[list[dict], list[str], list[str
     """SRAM and flash verdicts of every int8 model on every known board, with their basis.
 
     From the analysis in the results: `analysis["boards"]` holds the arena and budgets that
-    `analyze()` computed for every bundled board (each with its label). A results file without
-    it falls back to the target's arena, without its ESP-NN scratch buffers for boards with
-    another TFLM build, labelled as an estimate.
+    `analyze()` computed for every bundled board (each with its provenance and label). A board
+    whose kernels request scratch buffers its arena profile does not plan gets a lower bound.
+    A results file without `boards` falls back to the target's arena, without its ESP-NN scratch
+    buffers for boards with another TFLM build, labelled as an estimate.
     """
     cells: list[dict] = []
     analysed = [m for m in results.models if m.variants["tflite_int8"].analysis]
@@ -308,26 +310,45 @@ def feasibility_cells(results: Results) -> tuple[list[dict], list[str], list[str
                     "verdict": sram["verdict"],
                     "flash_verdict": cell["budget"]["flash"]["verdict"],
                     "provenance": cell["provenance"],
+                    "lower_bound": cell["lower_bound"],
                     "label": cell["label"],
                 }
             )
     notes = ["caveats per board in the table above"]
-    if any(c["provenance"] == ESTIMATED for c in cells):
+    if any(c["lower_bound"] for c in cells):
+        notes.append(
+            "boards whose kernels request scratch buffers that are not modelled (CMSIS-NN, "
+            "generic ESP-NN): estimated lower bounds, marked ≥"
+        )
+    if any(c["provenance"] == ESTIMATED and not c["lower_bound"] for c in cells):
         notes.append("boards with another TFLM build: estimated from the target's arena")
     return cells, [m.name for m in analysed], notes
+
+
+def _scratch_modelled(board_id: str) -> bool:
+    return board_info(board_id).get("kernel_scratch_modelled", True)
 
 
 def _board_cell(a: dict[str, Any], board_id: str) -> dict[str, Any]:
     """Arena and budgets of one analysed model on one board, with provenance and label."""
     kept = (a.get("boards") or {}).get(board_id)
     if kept:
-        return {**kept, "provenance": COMPUTED, "label": kept.get("label", "computed")}
+        lower = not _scratch_modelled(board_id)
+        provenance = kept.get("provenance", ESTIMATED if lower else COMPUTED)
+        return {
+            **kept,
+            "provenance": provenance,
+            "lower_bound": provenance == ESTIMATED,
+            "label": kept.get("label", "computed"),
+        }
     target = a["arena"]["target"]
     if board_id == a["board"]["id"]:
+        provenance = target.get("provenance", COMPUTED)
         return {
             "arena_bytes": target["total_bytes"],
             "budget": a["budget"],
-            "provenance": COMPUTED,
+            "provenance": provenance,
+            "lower_bound": provenance == ESTIMATED,
             "label": target["label"],
         }
     from tinyreport.boards import load_board
@@ -335,6 +356,7 @@ def _board_cell(a: dict[str, Any], board_id: str) -> dict[str, Any]:
 
     board = load_board(board_id)
     same = board.arena_profile == target["profile"]
+    lower = not board.kernel_scratch_modelled
     arena = target["total_bytes"] - (0 if same else target.get("scratch_bytes", 0))
     model = a["model"]
     sram = sram_budget(
@@ -342,15 +364,25 @@ def _board_cell(a: dict[str, Any], board_id: str) -> dict[str, Any]:
         arena,
         (model.get("input") or {}).get("bytes", 0),
         (model.get("output") or {}).get("bytes", 0),
+        arena_lower_bound=lower,
     )
     flash = flash_budget(board, model["file_bytes"], tuple(model.get("op_types", ())))
+    label = (
+        "computed with the target's TFLM build"
+        if same
+        else "estimated: the target's arena without its ESP-NN scratch buffers"
+    )
+    if lower:  # the board's own kernels ask for scratch that no profile here plans
+        label = (
+            f"estimated lower bound ({label.removeprefix('estimated: ')}): this board's "
+            "kernels request scratch buffers of their own, which are not modelled"
+        )
     return {
         "arena_bytes": arena,
         "budget": {"sram": sram.to_dict(), "flash": flash.to_dict()},
-        "provenance": COMPUTED if same else ESTIMATED,
-        "label": "computed with the target's TFLM build"
-        if same
-        else "estimated: the target's arena without its ESP-NN scratch buffers",
+        "provenance": COMPUTED if same and not lower else ESTIMATED,
+        "lower_bound": lower,
+        "label": label,
     }
 
 
@@ -385,6 +417,35 @@ def recommendation(results: Results) -> dict[str, Any] | None:
             }
             for o in others
         ],
+    }
+
+
+def arena_shift(results: Results) -> dict[str, Any] | None:
+    """How the target's computed arena differs from the host's: head and tail per TFLite variant.
+
+    None without the memory analysis. `head_larger` lists the variants whose head grows on the
+    target (kernel scratch buffers the target's kernels request, e.g. ESP-NN's).
+    """
+    rows = []
+    for m in results.models:
+        for kind in TFLITE:
+            a = m.variants[kind].analysis
+            if not a:
+                return None
+            host, target = a["arena"]["host"], a["arena"]["target"]
+            rows.append(
+                {
+                    "label": f"{m.name} {VARIANT_TITLES[kind]}",
+                    "host_head": host["head_bytes"],
+                    "target_head": target["head_bytes"],
+                    "host_tail": host["tail_bytes"],
+                    "target_tail": target["tail_bytes"],
+                }
+            )
+    return {
+        "tail_smaller": all(r["target_tail"] < r["host_tail"] for r in rows),
+        "head_larger": [r for r in rows if r["target_head"] > r["host_head"]],
+        "head_smaller": [r for r in rows if r["target_head"] < r["host_head"]],
     }
 
 
@@ -574,6 +635,7 @@ def page_data(results: Results) -> dict[str, Any]:
                 "capacity_bytes": next(c["capacity_bytes"] for c in cells if c["board"] == b),
                 "provenance": next(c["provenance"] for c in cells if c["board"] == b),
                 "label": next(c["label"] for c in cells if c["board"] == b),
+                "lower_bound": next(c["lower_bound"] for c in cells if c["board"] == b),
                 "cells": [
                     next(c for c in cells if c["board"] == b and c["model"] == m)
                     for m in map_models
@@ -584,6 +646,11 @@ def page_data(results: Results) -> dict[str, Any]:
         "recommendation": recommendation(results),
         "per_kib": accuracy_per_kib(results),
         "latency": latency_rows(results),
+        "device_logs": sorted(
+            {r["source"]["path"] for m in results.models for r in _measured(device_runs(m))}
+        ),
+        "arena_shift": arena_shift(results),
+        "verdict_pc": {"tight_above": TIGHT_ABOVE_PC, "exceeded_above": EXCEEDED_ABOVE_PC},
     }
 
 
