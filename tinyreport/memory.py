@@ -129,11 +129,17 @@ REFERENCE_32 = Profile(
     op_data=_OP_DATA_32,
 )
 
+#: The esp-tflite-micro and esp-nn releases the "esp32s3" profile was written from; the firmware
+#: pins exactly these (firmware/main/idf_component.yml, checked by tests/test_firmware.py).
+ESP_TFLITE_MICRO_VERSION = "1.3.8"
+ESP_NN_VERSION = "1.1.2"
+
 ESP32S3 = Profile(
     **{
         **REFERENCE_32.__dict__,
         "name": "esp32s3",
-        "description": "ESP32-S3 (32-bit Xtensa), esp-tflite-micro 1.3 with ESP-NN kernels",
+        "description": f"ESP32-S3 (32-bit Xtensa), esp-tflite-micro {ESP_TFLITE_MICRO_VERSION} "
+        f"with ESP-NN {ESP_NN_VERSION} kernels",
         # esp-tflite-micro v1.3.8 kernels/esp_nn/{conv,depthwise_conv,softmax}.cc allocate a
         # NodeData: the reference op data plus `int buffer_idx` for the ESP-NN scratch buffer.
         "op_data": {
