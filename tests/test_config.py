@@ -1,5 +1,7 @@
 """The config schema: defaults, every error at once with its key, unknown keys."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,37 @@ def test_reference_lists_every_key_with_default():
     assert "≥ 1" in training["epochs"]["constraints"]
     dataset = {row["key"]: row for row in sections["[dataset]"]["rows"]}
     assert dataset["path"]["type"] == "str or None"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tinyreport", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("command", ["collect", "firmware"])
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ('board = "café"\n'.encode("utf-16"), "is UTF-16 text"),
+        ('# cafe\nboard = "café"\n'.encode("latin-1"), "is not UTF-8 (byte 0xe9 on line 2)"),
+    ],
+    ids=["utf-16", "latin-1"],
+)
+def test_config_that_is_not_utf8_is_a_config_error(tmp_path, command, raw, why):
+    cfg = tmp_path / "u.toml"
+    cfg.write_bytes(raw)
+    proc = _cli(command, "--config", str(cfg))
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"tinyreport: error: {cfg} {why}; a configuration must be UTF-8 TOML, so save it as UTF-8\n"
+    )
+
+
+def test_utf8_byte_order_mark_and_crlf_line_ends_are_accepted(tmp_path):
+    cfg = tmp_path / "bom.toml"
+    cfg.write_bytes(b'\xef\xbb\xbfboard = "xiao-esp32s3"\r\n[models.m]\r\nkind = "mlp"\r\n')
+    assert list(load_config(cfg).models) == ["m"]

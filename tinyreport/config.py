@@ -159,16 +159,33 @@ def parse_config(data: dict, root: Path = Path(".")) -> Config:
         ) from None
 
 
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    """Say why bytes are not UTF-8: a UTF-16 byte-order mark, or the first bad byte's line."""
+    raw = exc.object
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "is UTF-16 text"
+    line = raw[: exc.start].count(b"\n") + 1
+    return f"is not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line})"
+
+
 def load_config(path: Path) -> Config:
     """Read and validate tinyreport.toml."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             f"no configuration file at {path}; run from the repository root or pass --config PATH"
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        # TOML is UTF-8; accept the byte-order mark some Windows editors put in front.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} {_not_utf8(exc)}; a configuration must be UTF-8 TOML, so save it as UTF-8"
+        ) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # as reading in text mode would
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
