@@ -80,6 +80,7 @@ def test_reference_lists_every_key_with_default():
     training = {row["key"]: row for row in sections["[training]"]["rows"]}
     assert training["epochs"]["default"] == "10"
     assert "≥ 1" in training["epochs"]["constraints"]
+    assert training["seed"]["constraints"] == "≥ 0, ≤ 4294967295"
     dataset = {row["key"]: row for row in sections["[dataset]"]["rows"]}
     assert dataset["path"]["type"] == "str or None"
 
@@ -116,3 +117,24 @@ def test_utf8_byte_order_mark_and_crlf_line_ends_are_accepted(tmp_path):
     cfg = tmp_path / "bom.toml"
     cfg.write_bytes(b'\xef\xbb\xbfboard = "xiao-esp32s3"\r\n[models.m]\r\nkind = "mlp"\r\n')
     assert list(load_config(cfg).models) == ["m"]
+
+
+def test_seed_is_bounded_by_what_numpy_accepts():
+    models = {"m": {"kind": "mlp"}}
+    assert parse_config({"training": {"seed": 2**32 - 1}, "models": models}).training.seed
+    with pytest.raises(ConfigError) as err:
+        parse_config({"training": {"seed": 2**32}, "models": models})
+    assert str(err.value).splitlines()[1:] == [
+        "Config value 'training.seed': Input should be less than or equal to 4294967295"
+    ]
+
+
+def test_seed_out_of_range_through_the_cli(tmp_path):
+    cfg = tmp_path / "tinyreport.toml"
+    cfg.write_text('[training]\nseed = 4294967296\n[models.mlp]\nkind = "mlp"\n')
+    proc = _cli("collect", "--config", str(cfg))
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "tinyreport: error: invalid configuration:\n"
+        "Config value 'training.seed': Input should be less than or equal to 4294967295\n"
+    )

@@ -57,7 +57,10 @@ class TrainingConfig(_Section):
 
     epochs: int = Field(10, ge=1, le=200, description="Training epochs.")
     batch_size: int = Field(32, ge=1, le=8192, description="Mini-batch size.")
-    seed: int = Field(42, ge=0, description="Seed for weights, shuffling and sampling.")
+    # NumPy (under keras.utils.set_random_seed) takes seeds up to 2**32 - 1 only.
+    seed: int = Field(
+        42, ge=0, le=2**32 - 1, description="Seed for weights, shuffling and sampling."
+    )
     learning_rate: float = Field(1e-3, gt=0, le=1, description="Adam learning rate.")
 
 
@@ -65,7 +68,10 @@ class QuantizationConfig(_Section):
     """Full-int8 post-training quantization."""
 
     representative_samples: int = Field(
-        500, ge=1, le=60000, description="Training images used to calibrate int8 ranges."
+        500,
+        ge=1,
+        le=60000,
+        description="Training images used to calibrate int8 ranges (at most `dataset.n_train`).",
     )
 
 
