@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from e2e import SMALL_CONFIG, make_project, mkdocs_build, results, tflm_total_bytes, tinyreport
@@ -20,6 +22,16 @@ def project(tmp_path_factory):
     assert proc.returncode == 0, proc.stderr
     assert "rebuilt: mlp, cnn" in proc.stdout
     return root
+
+
+@pytest.fixture
+def own_project(project: Path, tmp_path: Path) -> Path:
+    """A copy of the collected project for a test that changes it: no other test sees the
+    change, whether the test passes or fails half-way. Cache keys do not depend on the folder,
+    so the copy's first collect reuses every artifact."""
+    return shutil.copytree(
+        project, tmp_path / "project", ignore=lambda d, names: ["site"] if d == str(project) else []
+    )
 
 
 def test_results_file_validates_and_holds_real_values(project):
@@ -125,44 +137,39 @@ def test_second_collect_redoes_nothing_and_skips_tensorflow(project):
     assert (project / "docs" / "data" / "results.json").read_bytes() == before_results
 
 
-def test_changing_one_model_rebuilds_only_that_model(project):
+def test_changing_one_model_rebuilds_only_that_model(own_project):
+    project = own_project
     old = {m["name"]: m for m in results(project)["models"]}
     config = project / "tinyreport.toml"
     original = config.read_text()
-    try:
-        config.write_text(original.replace("dense = 32", "dense = 16"))
-        proc = tinyreport(project, "collect")
-        assert proc.returncode == 0, proc.stderr
-        assert "rebuilt: cnn;" in proc.stdout
-        new = {m["name"]: m for m in results(project)["models"]}
-        assert new["mlp"] == old["mlp"]
-        assert new["cnn"]["params"] == 80 + 1168 + 400 * 16 + 16 + 170
-    finally:
-        config.write_text(original)
+    config.write_text(original.replace("dense = 32", "dense = 16"))
+    proc = tinyreport(project, "collect")
+    assert proc.returncode == 0, proc.stderr
+    assert "rebuilt: cnn;" in proc.stdout
+    new = {m["name"]: m for m in results(project)["models"]}
+    assert new["mlp"] == old["mlp"]
+    assert new["cnn"]["params"] == 80 + 1168 + 400 * 16 + 16 + 170
+    # Back to the first config: both models come from the cache, the results are as before.
+    config.write_text(original)
     proc = tinyreport(project, "collect")
     assert "rebuilt: nothing (all cached)" in proc.stdout
     assert {m["name"]: m for m in results(project)["models"]} == old
 
 
-def test_unreadable_model_file_is_one_clear_error_and_keeps_results(project):
+def test_unreadable_model_file_is_one_clear_error_and_keeps_results(own_project):
+    project = own_project
     data_before = (project / "docs" / "data" / "results.json").read_bytes()
     keras_path = project / results(project)["models"][0]["variants"]["keras"]["path"]
-    saved = keras_path.read_bytes()
     config = project / "tinyreport.toml"
-    original = config.read_text()
-    try:
-        keras_path.write_bytes(b"PK\x03\x04 this is not a keras archive")
-        config.write_text(
-            original.replace("representative_samples = 50", "representative_samples = 40")
-        )
-        proc = tinyreport(project, "collect")
-        assert proc.returncode == 1
-        assert proc.stderr.strip().splitlines()[-1].startswith("tinyreport: error: cannot read ")
-        assert "model.keras" in proc.stderr and "Traceback" not in proc.stderr
-        assert (project / "docs" / "data" / "results.json").read_bytes() == data_before
-    finally:
-        keras_path.write_bytes(saved)
-        config.write_text(original)
+    keras_path.write_bytes(b"PK\x03\x04 this is not a keras archive")
+    config.write_text(
+        config.read_text().replace("representative_samples = 50", "representative_samples = 40")
+    )
+    proc = tinyreport(project, "collect")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("tinyreport: error: cannot read ")
+    assert "model.keras" in proc.stderr and "Traceback" not in proc.stderr
+    assert (project / "docs" / "data" / "results.json").read_bytes() == data_before
 
 
 def test_results_are_reproducible_from_scratch(project, tmp_path):
@@ -213,38 +220,40 @@ def _session(model_id: str, run: str = "0badc0de") -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def test_device_log_attaches_to_the_model_it_ran(project):
+def test_device_log_attaches_to_the_model_it_ran(own_project):
+    project = own_project
     mlp = results(project)["models"][0]
     model_id = mlp["variants"]["tflite_int8"]["sha256"]
     logs = project / "benchmarks" / "logs"
     logs.mkdir(parents=True)
     (logs / "board.log").write_text(_session(model_id) + _session("ab" * 32, run="0badc0df"))
-    try:
-        proc = tinyreport(project, "collect")
-        assert proc.returncode == 0, proc.stderr
-        data = results(project)
-        runs = data["models"][0]["device"]
-        assert len(runs) == 1
-        run = runs[0]
-        assert run["variant"] == "tflite_int8"
-        assert run["model_name"] == "mlp_int8"
-        assert run["provenance"] == "measured-device"
-        assert run["arena"]["used_bytes"] == 5204
-        assert run["latency"]["n"] == 4 and run["latency"]["median_us"] == 813.5
-        assert run["source"]["path"] == "benchmarks/logs/board.log"
-        assert data["models"][1]["device"] == []
-        (log,) = data["device_logs"]
-        assert log["path"] == "benchmarks/logs/board.log"
-        assert log["n_runs"] == 2 and log["n_runs_unknown_model"] == 1
-        assert log["n_boots"] == 2 and log["problems"] == []
-    finally:
-        (logs / "board.log").unlink()
-        logs.rmdir()
-    tinyreport(project, "collect")
+    proc = tinyreport(project, "collect")
+    assert proc.returncode == 0, proc.stderr
+    data = results(project)
+    runs = data["models"][0]["device"]
+    assert len(runs) == 1
+    run = runs[0]
+    assert run["variant"] == "tflite_int8"
+    assert run["model_name"] == "mlp_int8"
+    assert run["provenance"] == "measured-device"
+    assert run["arena"]["used_bytes"] == 5204
+    assert run["latency"]["n"] == 4 and run["latency"]["median_us"] == 813.5
+    assert run["source"]["path"] == "benchmarks/logs/board.log"
+    assert data["models"][1]["device"] == []
+    (log,) = data["device_logs"]
+    assert log["path"] == "benchmarks/logs/board.log"
+    assert log["n_runs"] == 2 and log["n_runs_unknown_model"] == 1
+    assert log["n_boots"] == 2 and log["problems"] == []
+    # Without the log, the device results go again.
+    (logs / "board.log").unlink()
+    proc = tinyreport(project, "collect")
+    assert proc.returncode == 0, proc.stderr
     assert results(project)["device_logs"] == []
+    assert [m["device"] for m in results(project)["models"]] == [[], []]
 
 
-def test_damaged_cached_tflite_is_rebuilt_not_reported(project):
+def test_damaged_cached_tflite_is_rebuilt_not_reported(own_project):
+    project = own_project
     before = results(project)
     int8 = project / before["models"][1]["variants"]["tflite_int8"]["path"]
     int8.write_bytes(int8.read_bytes()[:100])
