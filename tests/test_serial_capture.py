@@ -13,7 +13,7 @@ import pytest
 import serial
 
 from tinyreport.cli import main
-from tinyreport.errors import SerialError
+from tinyreport.errors import OutputError, SerialError
 from tinyreport.serial import capture as capture_mod
 from tinyreport.serial.ingest import ingest_logs
 from tinyreport.serial.parse import parse_log
@@ -291,7 +291,7 @@ def test_an_existing_log_is_never_overwritten(board_factory, tmp_path):
     board = board_factory(b"x")
     out = tmp_path / "old.log"
     out.write_bytes(b"precious")
-    with pytest.raises(SerialError, match="already exists"):
+    with pytest.raises(OutputError, match="already exists"):
         capture_mod.capture(board.port, out, seconds=0.2)
     assert out.read_bytes() == b"precious"
 
@@ -355,3 +355,124 @@ def test_cli_capture_unknown_port(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err.startswith(
         "tinyreport: error: Serial port /dev/ttyTR_NOPE does not exist"
     )
+
+
+# --- bad input: one sentence, no traceback, nothing read from the port -----------------------
+
+
+def _run_cli(monkeypatch, *args: str) -> int:
+    monkeypatch.setattr(sys, "argv", ["tinyreport", "capture", *args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    return exc.value.code
+
+
+@pytest.mark.parametrize("baud", ["-5", "0"])
+def test_cli_rejects_a_bad_baud_rate_even_without_a_port(baud, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "b.log"
+    code = _run_cli(monkeypatch, "--port", "/dev/ttyTR_NOPE", "--baud", baud, "--out", str(out))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"Error: Invalid value for '--baud': {baud} is not in the range x>=1." in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_bad_baud_rate_is_a_serial_error(tmp_path):
+    out = tmp_path / "b.log"
+    with pytest.raises(SerialError, match=r"^-5 is not a valid baud rate; give a positive"):
+        capture_mod.capture("/dev/ttyTR_NOPE", out, baud=-5, seconds=1)
+    assert not out.exists()
+
+
+def test_a_baud_rate_the_port_cannot_take(board_factory, tmp_path):
+    board = board_factory(b"")
+    out = tmp_path / "b.log"
+    with pytest.raises(SerialError, match=r"does not take the baud rate 99999999999; give one"):
+        capture_mod.capture(board.port, out, baud=99_999_999_999, seconds=1)
+    assert not out.exists()
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Every read from a serial port, recorded."""
+    calls = []
+    real_read = serial.Serial.read
+
+    def spy(self, size=1):
+        calls.append(size)
+        return real_read(self, size)
+
+    monkeypatch.setattr(serial.Serial, "read", spy)
+    return calls
+
+
+def test_a_log_under_a_file_is_refused_before_reading(board_factory, reads, tmp_path):
+    board = board_factory(b"".join(session("88888888", [1], finish=True)))
+    (tmp_path / "regular").write_text("a file")
+    out = tmp_path / "regular" / "x.log"
+    with pytest.raises(OutputError) as exc:
+        capture_mod.capture(board.port, out, until_done=True, seconds=5)
+    assert str(exc.value) == (
+        f"Cannot write the log {out}: {tmp_path / 'regular'} is a file, not a folder; "
+        "pick another --out."
+    )
+    assert reads == []
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs")
+def test_a_log_in_an_unwritable_folder_is_refused_before_reading(board_factory, reads):
+    board = board_factory(b"".join(session("99999999", [1], finish=True)))
+    out = Path("/sys/tinyreport-test.log")  # sysfs refuses new files, even to root
+    with pytest.raises(OutputError) as exc:
+        capture_mod.capture(board.port, out, until_done=True, seconds=5)
+    assert str(exc.value) == (
+        f"Cannot write the log {out}: /sys is not writable (permission denied); pick another --out."
+    )
+    assert reads == []
+
+
+def test_cli_says_why_a_log_cannot_be_written(board_factory, tmp_path, monkeypatch, capsys):
+    board = board_factory(b"")
+    (tmp_path / "regular").write_text("a file")
+    out = tmp_path / "regular" / "x.log"
+    code = _run_cli(monkeypatch, "--port", board.port, "--seconds", "1", "--out", str(out), "-q")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == (
+        f"tinyreport: error: Cannot write the log {out}: {tmp_path / 'regular'} is a file, "
+        "not a folder; pick another --out.\n"
+    )
+
+
+def test_a_failing_write_keeps_what_was_saved(board_factory, tmp_path, monkeypatch):
+    sent = b"".join(session("12121212", [1, 2], finish=True))
+    board = board_factory(sent)
+    out = tmp_path / "w.log"
+    real_open = capture_mod._create_log
+
+    class Full:
+        """A log file whose disk fills up after the first write."""
+
+        def __init__(self, f):
+            self.f, self.n = f, 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, chunk):
+            self.n += 1
+            if self.n > 1:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.f.write(chunk)
+
+        def flush(self):
+            self.f.flush()
+
+    monkeypatch.setattr(capture_mod, "_create_log", lambda path: Full(real_open(path)))
+    with pytest.raises(OutputError, match=r"\(no space left on the device\); the capture stopped"):
+        capture_mod.capture(board.port, out, until_done=True, seconds=5)
+    assert sent.startswith(out.read_bytes()) and out.read_bytes()

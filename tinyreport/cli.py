@@ -44,7 +44,9 @@ def collect(config_path: Path, verbose: bool, quiet: bool) -> None:
 
 @cli.command()
 @click.option("--port", required=True, help="Serial port, e.g. /dev/ttyACM0 or COM5.")
-@click.option("--baud", type=int, default=115200, show_default=True, help="Baud rate.")
+@click.option(
+    "--baud", type=click.IntRange(min=1), default=115200, show_default=True, help="Baud rate."
+)
 @click.option("--until-done", is_flag=True, help="Stop at the end-of-run record.")
 @click.option("--seconds", type=click.FloatRange(min=0), help="Stop after this many seconds.")
 @click.option("--reset", is_flag=True, help="Reset the board through DTR/RTS first.")

@@ -27,3 +27,7 @@ class SerialError(TinyReportError):
 
 class LogFormatError(TinyReportError):
     """A device log cannot be used (unknown model, corrupt record)."""
+
+
+class OutputError(TinyReportError):
+    """An output file or folder cannot be written."""

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tinyreport.errors import SerialError
+from tinyreport.errors import OutputError, SerialError
+from tinyreport.fsutil import output_problem, reason
 from tinyreport.serial import protocol
 
 DEFAULT_BAUD = 115200
@@ -63,7 +64,12 @@ def open_port(port: str, baud: int):
 
     ser = serial.Serial()
     ser.port = port
-    ser.baudrate = baud
+    try:
+        ser.baudrate = baud
+    except ValueError:
+        raise SerialError(
+            f"{baud!r} is not a valid baud rate; give a positive number such as {DEFAULT_BAUD}."
+        ) from None
     ser.timeout = _READ_TIMEOUT_S
     ser.exclusive = True
     ser.dtr = False
@@ -71,6 +77,11 @@ def open_port(port: str, baud: int):
     try:
         ser.open()
         return ser
+    except (ValueError, OverflowError):  # pyserial checks a custom rate only when it opens
+        raise SerialError(
+            f"Serial port {port} does not take the baud rate {baud}; give one such as "
+            f"{DEFAULT_BAUD}."
+        ) from None
     except serial.SerialException as exc:
         code = getattr(exc, "errno", None)
         text = str(exc)
@@ -89,6 +100,24 @@ def open_port(port: str, baud: int):
                 f"Serial port {port} is busy; close the serial monitor or program that holds it."
             ) from None
         raise SerialError(f"Cannot open serial port {port}: {text}.") from None
+
+
+def _create_log(out: Path):
+    """Create the log file, which must not exist yet; raise OutputError saying why it cannot."""
+    if out.exists() or out.is_symlink():
+        if out.is_dir():
+            raise OutputError(f"{out} is a folder; give --out a file name.")
+        raise OutputError(f"{out} already exists; captures never overwrite a log.")
+    problem = output_problem(out)
+    if problem is None:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            return open(out, "xb")
+        except FileExistsError:
+            raise OutputError(f"{out} already exists; captures never overwrite a log.") from None
+        except OSError as exc:
+            problem = f"{out} cannot be created ({reason(exc)})"
+    raise OutputError(f"Cannot write the log {out}: {problem}; pick another --out.")
 
 
 def reset_board(ser) -> str | None:
@@ -139,10 +168,15 @@ def capture(
 
     Raises SerialError when the port cannot be opened (nothing is written then), when it goes
     away during the capture, or when ``until_done`` and the time is up before the end-of-run
-    record; in the last two cases the file keeps every byte received.
+    record; in the last two cases the file keeps every byte received. Raises OutputError when
+    ``out`` cannot be created (before anything is read from the port) or written.
     """
     ser = open_port(port, baud)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        log = _create_log(out)
+    except BaseException:
+        ser.close()
+        raise
     watcher = _DoneWatcher()
     n_bytes = 0
     started = clock()
@@ -150,7 +184,7 @@ def capture(
     reset_message: str | None = None
     stopped = "interrupted"
     try:
-        with open(out, "xb") as log:
+        with log:
             if on_start is not None:
                 on_start()
             if reset:
@@ -171,8 +205,14 @@ def capture(
                         ) from None
                     if not chunk:
                         continue
-                    log.write(chunk)
-                    log.flush()
+                    try:
+                        log.write(chunk)
+                        log.flush()
+                    except OSError as exc:
+                        raise OutputError(
+                            f"Cannot write to {out} ({reason(exc)}); the capture stopped "
+                            f"after {n_bytes} bytes, which the file keeps."
+                        ) from None
                     n_bytes += len(chunk)
                     if on_data is not None:
                         on_data(chunk)
@@ -181,8 +221,6 @@ def capture(
                         break
             except KeyboardInterrupt:
                 stopped = "interrupted"
-    except FileExistsError:
-        raise SerialError(f"{out} already exists; captures never overwrite a log.") from None
     finally:
         try:
             ser.close()
