@@ -1,4 +1,4 @@
-"""The config schema: defaults, every error at once with its key, unknown keys."""
+"""The config schema: defaults, every error at once with its key, unknown keys, strict types."""
 
 import subprocess
 import sys
@@ -137,4 +137,65 @@ def test_seed_out_of_range_through_the_cli(tmp_path):
     assert proc.stderr == (
         "tinyreport: error: invalid configuration:\n"
         "Config value 'training.seed': Input should be less than or equal to 4294967295\n"
+    )
+
+
+def test_wrong_types_are_not_coerced():
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {
+                "dataset": {"n_test": "100", "n_train": 200.0},
+                "training": {"epochs": True, "learning_rate": "0.1", "batch_size": 1.5},
+                "quantization": {"representative_samples": False},
+                "output": {"docs_dir": 5},
+                "models": {
+                    "a": {"kind": "mlp", "hidden": [True, 2], "epochs": "3"},
+                    "b": {"kind": "cnn", "filters": "8", "dense": [32]},
+                },
+            }
+        )
+    assert str(err.value).splitlines()[1:] == [
+        "Config value 'dataset.n_train': Input should be a valid integer, got 200.0",
+        "Config value 'dataset.n_test': Input should be a valid integer, got \"100\"",
+        "Config value 'training.epochs': Input should be a valid integer, got true",
+        "Config value 'training.batch_size': Input should be a valid integer, got 1.5",
+        "Config value 'training.learning_rate': Input should be a valid number, got \"0.1\"",
+        "Config value 'quantization.representative_samples': Input should be a valid integer, "
+        "got false",
+        "Config value 'output.docs_dir': Input should be a valid string, got 5",
+        "Config value 'models.a.hidden.0': Input should be a valid integer, got true",
+        "Config value 'models.a.epochs': Input should be a valid integer, got \"3\"",
+        "Config value 'models.b.filters': Input should be a valid list, got \"8\"",
+        "Config value 'models.b.dense': Input should be a valid integer, got an array",
+    ]
+
+
+def test_float_keys_take_integers_but_not_booleans_or_nan():
+    models = {"m": {"kind": "mlp"}}
+    config = parse_config({"training": {"learning_rate": 1}, "models": models})
+    assert config.training.learning_rate == 1.0
+    assert isinstance(config.training.learning_rate, float)
+    for value, msg in [
+        (True, "Input should be a valid number, got true"),
+        (float("nan"), "Input should be a finite number"),
+        (float("inf"), "Input should be a finite number"),
+    ]:
+        with pytest.raises(ConfigError) as err:
+            parse_config({"training": {"learning_rate": value}, "models": models})
+        assert str(err.value).splitlines()[1:] == [f"Config value 'training.learning_rate': {msg}"]
+
+
+def test_boolean_epochs_through_the_cli_is_a_config_error(tmp_path):
+    cfg = tmp_path / "tinyreport.toml"
+    cfg.write_text(
+        '[dataset]\nn_test = "100"\n[training]\nepochs = true\n'
+        '[models.mlp]\nkind = "mlp"\nhidden = [true]\n'
+    )
+    proc = _cli("collect", "--config", str(cfg))
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "tinyreport: error: invalid configuration:\n"
+        "Config value 'dataset.n_test': Input should be a valid integer, got \"100\"\n"
+        "Config value 'training.epochs': Input should be a valid integer, got true\n"
+        "Config value 'models.mlp.hidden.0': Input should be a valid integer, got true\n"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -21,7 +22,9 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: TOML has types, so `epochs = true` or `n_test = "100"` is a mistake to report,
+    # not a value to coerce. A float key still takes a TOML integer (`learning_rate = 1`).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class DatasetConfig(_Section):
@@ -61,7 +64,9 @@ class TrainingConfig(_Section):
     seed: int = Field(
         42, ge=0, le=2**32 - 1, description="Seed for weights, shuffling and sampling."
     )
-    learning_rate: float = Field(1e-3, gt=0, le=1, description="Adam learning rate.")
+    learning_rate: float = Field(
+        1e-3, gt=0, le=1, allow_inf_nan=False, description="Adam learning rate."
+    )
 
 
 class QuantizationConfig(_Section):
@@ -142,6 +147,21 @@ def _key(loc: tuple) -> str:
     return ".".join(str(p) for p in parts)
 
 
+def _toml_value(value: object) -> str:
+    """Write a parsed TOML value back the way the user wrote it, or name its kind."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # TOML dates and times
+    return str(value)
+
+
 def _describe(errors: list[dict]) -> str:
     lines = []
     for err in errors:
@@ -149,6 +169,8 @@ def _describe(errors: list[dict]) -> str:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
+        elif err["type"] in ("int_type", "float_type", "string_type", "list_type", "dict_type"):
+            msg = f"{msg}, got {_toml_value(err['input'])}"
         lines.append(f"Config value '{key}': {msg}")
     return "\n".join(lines)
 
