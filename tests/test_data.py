@@ -1,4 +1,9 @@
-"""Datasets: checksums, layout checks, preprocessing and input quantization."""
+"""Datasets: checksums, every bad user file one DataError, preprocessing, quantization."""
+
+import io
+import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -62,7 +67,7 @@ def test_user_npz_with_wrong_layout(tmp_path):
 def test_not_an_npz_and_missing_file(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip file")
     cfg = DatasetConfig(source="npz", path="junk.npz")
-    with pytest.raises(DataError, match="is not a readable .npz file"):
+    with pytest.raises(DataError, match=r"is not an \.npz archive"):
         load_dataset(cfg, resolve_source(cfg, tmp_path))
     with pytest.raises(DataError, match="does not exist"):
         resolve_source(DatasetConfig(source="npz", path="nope.npz"), tmp_path)
@@ -85,3 +90,140 @@ def test_preprocess_and_quantize_match_the_int8_input_encoding():
     q = quantize(x, 1 / 255, -128)
     assert q.dtype == np.int8
     assert q.tolist() == [[-128, -127, 0, 127]]
+
+
+def _npy_bytes(array) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def _npz_bytes(**override) -> bytes:
+    buf = io.BytesIO()
+    _write_npz(buf, **override)
+    return buf.getvalue()
+
+
+BAD_FILES = {
+    "empty": (b"", "{path} is empty; expected an .npz archive made by numpy.savez"),
+    "random bytes": (
+        bytes(range(7, 255)),
+        "{path} is not an .npz archive (a zip file made by numpy.savez)",
+    ),
+    "npy renamed": (
+        _npy_bytes(np.zeros((200, 28, 28), np.uint8)),
+        "{path} is a single .npy array, not an .npz archive; "
+        "save x_train, y_train, x_test, y_test together with numpy.savez",
+    ),
+    "truncated": (
+        _npz_bytes()[:3000],
+        "{path} is a damaged or truncated .npz archive (BadZipFile: File is not a zip file)",
+    ),
+    "object array": (
+        _npz_bytes(y_test=np.array([1, "a", None] * 67, dtype=object)[:200]),
+        "{path} holds an array of Python objects, which tinyreport does not load; "
+        "save numeric arrays (uint8 images, integer labels)",
+    ),
+    "zero rows": (
+        _npz_bytes(x_train=np.zeros((0, 28, 28), np.uint8), y_train=np.zeros(0, np.uint8)),
+        "{path}: x_train holds no images; it needs at least one",
+    ),
+    "float labels": (
+        _npz_bytes(y_train=np.arange(200) % 10 + 0.5),
+        "{path}: y_train must hold integer labels 0-9, got floating-point numbers (float64); "
+        "convert them with .astype(np.uint8)",
+    ),
+    "string labels": (
+        _npz_bytes(y_test=np.array([str(i % 10) for i in range(200)])),
+        "{path}: y_test must hold integer labels 0-9, got text (<U1); "
+        "convert them with .astype(np.uint8)",
+    ),
+    "boolean labels": (
+        _npz_bytes(y_test=np.ones(200, bool)),
+        "{path}: y_test must hold integer labels 0-9, got booleans (bool); "
+        "convert them with .astype(np.uint8)",
+    ),
+    "labels out of range": (
+        _npz_bytes(y_train=np.arange(200) % 12 - 1),
+        "{path}: y_train must hold labels 0-9, got -1 to 10",
+    ),
+    "one label per row": (
+        _npz_bytes(y_train=np.zeros((200, 1), np.uint8)),
+        "{path}: y_train must hold one label per image, shape (200,), got (200, 1)",
+    ),
+    "flat images": (
+        _npz_bytes(x_test=np.zeros((200, 784), np.uint8)),
+        "{path}: x_test must be uint8 images of shape (N, 28, 28), got uint8 (200, 784)",
+    ),
+    "too few images": (
+        _npz_bytes(x_test=np.zeros((50, 28, 28), np.uint8), y_test=np.zeros(50, np.uint8)),
+        "{path} has 200 training and 50 test images, "
+        "fewer than dataset.n_train = 100 / dataset.n_test = 100 ask for",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_bad_user_npz_is_one_clear_data_error(tmp_path, name):
+    raw, message = BAD_FILES[name]
+    path = tmp_path / "mine.npz"
+    path.write_bytes(raw)
+    cfg = DatasetConfig(source="npz", path="mine.npz", n_train=100, n_test=100)
+    with pytest.raises(DataError) as err:
+        load_dataset(cfg, resolve_source(cfg, tmp_path))
+    assert str(err.value) == message.format(path=path)
+
+
+@pytest.mark.parametrize("name", ["empty", "npy renamed", "float labels", "string labels"])
+def test_bad_user_npz_through_the_cli(tmp_path, name):
+    raw, message = BAD_FILES[name]
+    path = tmp_path / "mine.npz"
+    path.write_bytes(raw)
+    cfg = tmp_path / "tinyreport.toml"
+    cfg.write_text(
+        '[dataset]\nsource = "npz"\npath = "mine.npz"\nn_train = 100\nn_test = 100\n'
+        '[models.mlp]\nkind = "mlp"\n'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "tinyreport", "collect", "--config", str(cfg), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        f"tinyreport: error: {message.format(path=path)}\n",
+    )
+    assert proc.stdout == ""
+
+
+def test_no_damaged_npz_escapes_as_anything_but_a_data_error(tmp_path):
+    good = _npz_bytes()
+    path = tmp_path / "mine.npz"
+    cfg = DatasetConfig(source="npz", path="mine.npz", n_train=100, n_test=100)
+    rng = random.Random(0)
+    damaged = [good[:n] for n in range(0, len(good), 997)]
+    for _ in range(300):
+        raw = bytearray(good)
+        for _ in range(rng.randint(1, 8)):
+            raw[rng.randrange(len(raw))] = rng.randrange(256)
+        damaged.append(bytes(raw))
+    for raw in damaged:
+        path.write_bytes(raw)
+        try:
+            load_dataset(cfg, resolve_source(cfg, tmp_path))
+        except DataError as exc:
+            assert str(exc).startswith(str(path))
+
+
+def test_ctrl_c_while_loading_is_not_turned_into_a_data_error(tmp_path, monkeypatch):
+    (tmp_path / "mine.npz").write_bytes(_npz_bytes())
+    cfg = DatasetConfig(source="npz", path="mine.npz", n_train=100, n_test=100)
+    source = resolve_source(cfg, tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "load", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load_dataset(cfg, source)

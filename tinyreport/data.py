@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,28 +100,82 @@ def _download_with_keras() -> None:
         ) from None
 
 
-def load_dataset(cfg: DatasetConfig, source: DataSource) -> Dataset:
-    """Load and check the arrays of a resolved source, cut to n_train / n_test."""
+DTYPE_KINDS = {"f": "floating-point numbers", "c": "complex numbers", "b": "booleans"}
+DTYPE_KINDS |= {"U": "text", "S": "bytes", "M": "dates", "m": "time spans", "V": "records"}
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # what np.load takes for an .npz archive
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Read the four arrays of an .npz archive; every way it can fail is a DataError."""
     try:
-        with np.load(source.path, allow_pickle=False) as npz:
+        with path.open("rb") as f:
+            head = f.read(len(NPY_MAGIC))
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror}") from None
+    if not head:
+        raise DataError(f"{path} is empty; expected an .npz archive made by numpy.savez")
+    if head.startswith(NPY_MAGIC):
+        raise DataError(
+            f"{path} is a single .npy array, not an .npz archive; "
+            f"save {', '.join(KEYS)} together with numpy.savez"
+        )
+    if not head.startswith(ZIP_MAGICS):
+        raise DataError(f"{path} is not an .npz archive (a zip file made by numpy.savez)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
             missing = [k for k in KEYS if k not in npz.files]
             if missing:
-                raise DataError(f"{source.path} lacks the arrays {', '.join(missing)}")
-            arrays = {k: npz[k] for k in KEYS}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{source.path} is not a readable .npz file: {exc}") from None
-    for split in ("train", "test"):
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE:
+                raise DataError(f"{path} lacks the arrays {', '.join(missing)}")
+            return {k: npz[k] for k in KEYS}
+    except DataError:
+        raise
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):  # numpy's words for an object array
             raise DataError(
-                f"{source.path}: x_{split} must be uint8 images of shape (N, 28, 28), "
-                f"got {x.dtype} {x.shape}"
-            )
-        if y.shape != (x.shape[0],) or y.min() < 0 or y.max() >= N_CLASSES:
-            raise DataError(f"{source.path}: y_{split} must hold one label 0-9 per image")
-    if arrays["x_train"].shape[0] < cfg.n_train or arrays["x_test"].shape[0] < cfg.n_test:
+                f"{path} holds an array of Python objects, which tinyreport does not load; "
+                "save numeric arrays (uint8 images, integer labels)"
+            ) from None
+        raise DataError(f"{path} is a damaged or truncated .npz archive ({exc})") from None
+    except Exception as exc:  # zipfile, zlib and numpy's format reader raise many types
         raise DataError(
-            f"{source.path} has fewer images than dataset.n_train / dataset.n_test ask for"
+            f"{path} is a damaged or truncated .npz archive ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _check_split(path: Path, split: str, x: np.ndarray, y: np.ndarray) -> None:
+    """Raise DataError unless x holds uint8 28x28 images and y one integer label 0-9 for each."""
+    if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE:
+        raise DataError(
+            f"{path}: x_{split} must be uint8 images of shape (N, 28, 28), got {x.dtype} {x.shape}"
+        )
+    if x.shape[0] == 0:
+        raise DataError(f"{path}: x_{split} holds no images; it needs at least one")
+    if not np.issubdtype(y.dtype, np.integer):
+        kind = DTYPE_KINDS.get(y.dtype.kind, "non-integer values")
+        raise DataError(
+            f"{path}: y_{split} must hold integer labels 0-9, got {kind} ({y.dtype}); "
+            "convert them with .astype(np.uint8)"
+        )
+    if y.shape != (x.shape[0],):
+        raise DataError(
+            f"{path}: y_{split} must hold one label per image, shape ({x.shape[0]},), got {y.shape}"
+        )
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= N_CLASSES:
+        raise DataError(f"{path}: y_{split} must hold labels 0-9, got {low} to {high}")
+
+
+def load_dataset(cfg: DatasetConfig, source: DataSource) -> Dataset:
+    """Load and check the arrays of a resolved source, cut to n_train / n_test."""
+    arrays = _read_arrays(source.path)
+    for split in ("train", "test"):
+        _check_split(source.path, split, arrays[f"x_{split}"], arrays[f"y_{split}"])
+    n_train, n_test = len(arrays["x_train"]), len(arrays["x_test"])
+    if n_train < cfg.n_train or n_test < cfg.n_test:
+        raise DataError(
+            f"{source.path} has {n_train} training and {n_test} test images, fewer than "
+            f"dataset.n_train = {cfg.n_train} / dataset.n_test = {cfg.n_test} ask for"
         )
     return Dataset(
         source,
