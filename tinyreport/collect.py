@@ -125,6 +125,31 @@ def _rel(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+def _load_trained(p: ModelPlan):
+    """Load a cached trained model and its final loss; name the file that is damaged."""
+    import keras
+
+    training_file = p.train_dir / "training.json"
+    try:
+        final_loss = json.loads(training_file.read_text(encoding="utf-8"))["final_loss"]
+        if isinstance(final_loss, bool) or not isinstance(final_loss, int | float):
+            raise TypeError
+    except OSError as exc:
+        raise ModelFileError(f"cannot read {training_file}: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError):
+        raise ModelFileError(
+            f'{training_file} is damaged: it should hold {{"final_loss": <number>}}; '
+            "delete it to retrain"
+        ) from None
+    try:
+        model = keras.models.load_model(p.keras_path)
+    except Exception as exc:  # Keras raises many types for a damaged file
+        raise ModelFileError(
+            f"cannot read {p.keras_path} ({type(exc).__name__}); delete it to retrain"
+        ) from None
+    return model, float(final_loss)
+
+
 def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress) -> ModelResult:
     """Train (or reuse the trained model), convert, evaluate and measure one model."""
     import keras
@@ -138,13 +163,7 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
     training_file = p.train_dir / "training.json"
     if p.keras_path.is_file() and training_file.is_file():
         progress.stage(p.name, "loading trained model")
-        try:
-            model = keras.models.load_model(p.keras_path)
-            final_loss = json.loads(training_file.read_text())["final_loss"]
-        except Exception as exc:  # Keras raises many types for a damaged file
-            raise ModelFileError(
-                f"cannot read {p.keras_path} ({type(exc).__name__}); delete it to retrain"
-            ) from None
+        model, final_loss = _load_trained(p)
     else:
         progress.stage(p.name, "training", total=epochs)
         model, final_loss = train.train(

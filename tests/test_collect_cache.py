@@ -1,0 +1,77 @@
+"""Collect's training cache: a damaged cached file is named, and nothing collected is lost."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tinyreport.collect import _load_trained, plan
+from tinyreport.config import load_config
+from tinyreport.data import resolve_source
+from tinyreport.errors import ModelFileError
+
+CONFIG = """\
+[dataset]
+n_train = 100
+n_test = 100
+[training]
+epochs = 1
+[models.mlp]
+kind = "mlp"
+hidden = [16]
+"""
+
+
+def _cached_training(tmp_path, training_json: bytes, keras_file: bytes = b"not a model"):
+    """Write a project whose MLP has a cached (fake) trained model; return its config, plan."""
+    cfg = tmp_path / "tinyreport.toml"
+    cfg.write_text(CONFIG)
+    config = load_config(cfg)
+    (p,) = plan(config, resolve_source(config.dataset, config.root))
+    p.train_dir.mkdir(parents=True)
+    p.keras_path.write_bytes(keras_file)
+    (p.train_dir / "training.json").write_bytes(training_json)
+    return cfg, p
+
+
+@pytest.mark.parametrize(
+    "training_json",
+    [b"{}", b"[]", b"", b"not json", b'{"final_loss": "0.1"}', b'{"final_loss": true}', b"\xff"],
+)
+def test_damaged_training_json_is_named(tmp_path, training_json):
+    _, p = _cached_training(tmp_path, training_json)
+    with pytest.raises(ModelFileError) as err:
+        _load_trained(p)
+    assert str(err.value) == (
+        f'{p.train_dir / "training.json"} is damaged: it should hold {{"final_loss": <number>}}; '
+        "delete it to retrain"
+    )
+
+
+def test_damaged_model_file_is_named(tmp_path):
+    _, p = _cached_training(tmp_path, b'{"final_loss": 0.25}')
+    with pytest.raises(ModelFileError) as err:
+        _load_trained(p)
+    assert str(err.value).startswith(f"cannot read {p.keras_path} (")
+    assert str(err.value).endswith("); delete it to retrain")
+
+
+def test_damaged_training_json_through_the_cli_leaves_the_results_alone(tmp_path):
+    cfg, p = _cached_training(tmp_path, b"{}\n")
+    results = tmp_path / "docs" / "data" / "results.json"
+    results.parent.mkdir(parents=True)
+    results.write_text('{"format": 1}\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "tinyreport", "collect", "--config", str(cfg), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    training_json = p.train_dir / "training.json"
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        f"tinyreport: error: {training_json} is damaged: "
+        'it should hold {"final_loss": <number>}; delete it to retrain\n',
+    )
+    assert results.read_text() == '{"format": 1}\n'
+    assert training_json.read_bytes() == b"{}\n"
