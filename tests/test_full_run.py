@@ -9,18 +9,17 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def full(tmp_path_factory):
+def project(tmp_path_factory):
+    """A fresh project collected with the repository's tinyreport.toml."""
     root = make_project(tmp_path_factory.mktemp("full"), (ROOT / "tinyreport.toml").read_text())
     proc = tinyreport(root, "collect")
     assert proc.returncode == 0, proc.stderr
-    return {m["name"]: m for m in results(root)["models"]}
+    return root
 
 
-def test_mlp_sizes_at_default_settings(full):
-    v = full["mlp"]["variants"]
-    assert full["mlp"]["params"] == 109_386
-    assert 1_200_000 <= v["keras"]["size_bytes"] <= 1_450_000
-    assert 100_000 <= v["tflite_int8"]["size_bytes"] <= 130_000
+@pytest.fixture(scope="module")
+def full(project):
+    return {m["name"]: m for m in results(project)["models"]}
 
 
 def test_accuracy_targets_on_the_full_test_set(full):
@@ -45,3 +44,19 @@ def test_committed_results_match_a_fresh_run(full):
         assert m["variants"]["keras"]["accuracy"] == pytest.approx(
             full[m["name"]]["variants"]["keras"]["accuracy"], abs=0.003
         )
+
+
+def test_committed_firmware_sources_match_a_regeneration(project, tmp_path):
+    """firmware/main/generated/ is what `tinyreport firmware` writes for the default models,
+    byte for byte: the embedded .tflite bytes, arena sizes, test vectors and resolvers."""
+    from tinyreport import firmware
+    from tinyreport.config import load_config
+
+    out = tmp_path / "generated"
+    firmware.generate(load_config(project / "tinyreport.toml"), out=out)
+    committed = ROOT / "firmware" / "main" / "generated"
+    want = {p.name: p.read_bytes() for p in committed.iterdir()}
+    fresh = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(fresh) == sorted(want)
+    for name in sorted(want):
+        assert fresh[name] == want[name], f"{name} differs: run `tinyreport firmware`, commit it"
