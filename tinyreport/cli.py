@@ -37,8 +37,13 @@ def collect(config_path: Path, verbose: bool, quiet: bool) -> None:
     from tinyreport.progress import Progress
 
     config = load_config(config_path)
-    with Progress.for_terminal(verbose=verbose, quiet=quiet) as progress:
-        summary = collect_mod.collect(config, progress=progress)
+    warnings: list[str] = []  # printed once the progress display is gone
+    try:
+        with Progress.for_terminal(verbose=verbose, quiet=quiet) as progress:
+            summary = collect_mod.collect(config, progress=progress, warn=warnings.append)
+    finally:
+        for warning in warnings:
+            click.echo(f"tinyreport: warning: {warning}", err=True)
     click.echo(summary)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -268,14 +269,18 @@ def analyze_variants(config: Config, model: ModelResult) -> ModelResult:
 
 
 def attach_device_runs(
-    config: Config, models: list[ModelResult]
+    config: Config, models: list[ModelResult], warn: Callable[[str], None] | None = None
 ) -> tuple[list[ModelResult], list[dict]]:
-    """Ingest every log in the logs folder; attach each run to the model variant it ran."""
+    """Ingest every log in the logs folder; attach each run to the model variant it ran.
+
+    A log that holds no device record (a stray file) stops nothing: it is listed with that
+    problem first, and `warn` is told.
+    """
     logs_dir = config.path(config.output.logs_dir)
     paths = sorted(p for p in logs_dir.glob("*.log") if p.is_file()) if logs_dir.is_dir() else []
     if not paths:
         return models, []
-    from tinyreport.serial.ingest import ingest_reports
+    from tinyreport.serial.ingest import gave_nothing, ingest_reports
 
     owner = {
         m.variants[kind].sha256: (m.name, kind)
@@ -283,37 +288,49 @@ def attach_device_runs(
         for kind in ("tflite_float", "tflite_int8")
     }
     known = {sha: f"{name}_{kind.removeprefix('tflite_')}" for sha, (name, kind) in owner.items()}
-    root = config.root.resolve()
-    reports = ingest_reports(paths, known)
-
-    def rel(path: str) -> str:  # the results file names logs relative to the project
-        return _rel(Path(path), root)
+    # Logs are named relative to the project everywhere, problems included.
+    reports = ingest_reports(paths, known, relative_to=config.root.resolve())
 
     runs: dict[str, list[dict]] = {m.name: [] for m in models}
     logs = []
     for report in reports:
         for run in report.runs:
-            run["source"]["path"] = rel(run["source"]["path"])
-            for other in run["also_in"]:
-                other["path"] = rel(other["path"])
             if run["model_known"]:
                 name, kind = owner[run["model_id"]]
                 runs[name].append({**run, "variant": kind})
+        problems = list(report.problems)
+        if gave_nothing(report, reports):
+            problem = f"{report.path} holds no device record tinyreport can read"
+            if problems:  # the page lists them below this one
+                detail = f" ({len(problems)} problem(s), the first: {problems[0]})"
+            else:
+                problem += "; is it a device log?"
+                detail = ""
+            if warn is not None:
+                warn(problem + detail)
+            problems.insert(0, problem)
         logs.append(
             {
-                "path": rel(report.path),
+                "path": report.path,
                 "n_boots": report.n_boots,
                 "n_records": report.n_records,
                 "n_runs": len(report.runs),
                 "n_runs_unknown_model": sum(not r["model_known"] for r in report.runs),
-                "problems": report.problems,
+                "problems": problems,
             }
         )
     return [replace(m, device=runs[m.name]) for m in models], logs
 
 
-def collect(config: Config, progress: Progress | None = None) -> str:
-    """Bring every model's results up to date, write results and pages; return a summary."""
+def collect(
+    config: Config,
+    progress: Progress | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> str:
+    """Bring every model's results up to date, write results and pages; return a summary.
+
+    `warn` hears about logs that hold no record.
+    """
     from tinyreport import site
 
     progress = progress or Progress()
@@ -332,7 +349,7 @@ def collect(config: Config, progress: Progress | None = None) -> str:
         models.append(result)
 
     models = [analyze_variants(config, m) for m in models]
-    models, device_logs = attach_device_runs(config, models)
+    models, device_logs = attach_device_runs(config, models, warn)
     results = Results(
         tinyreport_version=__version__,
         board=config.board,

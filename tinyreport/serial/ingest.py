@@ -409,21 +409,37 @@ def _dedupe_key(run: dict, boot: Boot) -> str:
     return f"fp:{boot.fingerprint()}:{run['model_id']}:{run['model_name']}"
 
 
-def ingest_reports(paths: list[Path], known_models: Mapping[str, str]) -> list[LogReport]:
-    """Read and parse every log, build runs, and fold duplicates into their first copy."""
+def _display(path: Path, relative_to: Path | None) -> str:
+    if relative_to is not None:
+        try:
+            return Path(path).relative_to(relative_to).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def ingest_reports(
+    paths: list[Path], known_models: Mapping[str, str], relative_to: Path | None = None
+) -> list[LogReport]:
+    """Read and parse every log, build runs, and fold duplicates into their first copy.
+
+    With ``relative_to``, logs inside that folder are named relative to it everywhere (report,
+    runs, problems), so that what is stored does not depend on where the checkout is.
+    """
     reports: list[LogReport] = []
     first: dict[str, dict] = {}
     for path in paths:
+        name = _display(path, relative_to)
         try:
             data = Path(path).read_bytes()
         except FileNotFoundError:
-            raise LogFormatError(f"Log file {path} does not exist.") from None
+            raise LogFormatError(f"Log file {name} does not exist.") from None
         except IsADirectoryError:
-            raise LogFormatError(f"{path} is a folder; give the log files inside it.") from None
+            raise LogFormatError(f"{name} is a folder; give the log files inside it.") from None
         except OSError as exc:
-            raise LogFormatError(f"Cannot read log file {path}: {exc.strerror}.") from None
+            raise LogFormatError(f"Cannot read log file {name}: {exc.strerror}.") from None
         with gc_paused():
-            parsed = parse_log(data, str(path))
+            parsed = parse_log(data, name)
             report = runs_from_log(parsed, known_models)
         kept = []
         for run in report.runs:
@@ -576,17 +592,19 @@ def warnings(reports: list[LogReport]) -> list[str]:
     return list(seen)
 
 
+def gave_nothing(report: LogReport, reports: list[LogReport]) -> bool:
+    """True when a log gave no run at all, not even one folded into another log's copy."""
+    folded = any(
+        a["path"] == report.path for other in reports for run in other.runs for a in run["also_in"]
+    )
+    return not report.runs and not folded
+
+
 def check(reports: list[LogReport], models_given: bool, strict: bool) -> None:
     """Raise LogFormatError when a log gave nothing usable (or any problem, when strict)."""
     for report in reports:
         usable = [r for r in report.runs if r["model_known"] or not models_given]
-        folded = any(
-            a["path"] == report.path
-            for other in reports
-            for run in other.runs
-            for a in run["also_in"]
-        )
-        if not report.runs and not folded:
+        if gave_nothing(report, reports):
             if report.problems:
                 raise LogFormatError(f"{report.path} holds no usable record: {report.problems[0]}")
             raise LogFormatError(
