@@ -77,8 +77,9 @@ def main(project: str, out: str) -> None:
     _timed(evaluate, "tflite_predict", "evaluate")
     _timed(tflm_host, "measure_host_arena", "host arena (TFLM)")
     _timed(collect, "attach_device_runs", "device logs")
-    _timed(site, "write_assets", "pages and assets")
-    _timed(site, "write_pages", "pages and assets")
+    _timed(site, "asset_files", "pages and assets")
+    _timed(site, "page_files", "pages and assets")
+    _timed(collect, "publish", "pages and assets")  # results, pages and assets, written together
     _per_model(collect, "build_model")
 
     os.chdir(project)

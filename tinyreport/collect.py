@@ -13,8 +13,8 @@ from pathlib import Path
 from tinyreport import __version__
 from tinyreport.config import Config
 from tinyreport.data import Dataset, DataSource, load_dataset, preprocess, resolve_source
-from tinyreport.errors import ModelFileError
-from tinyreport.fsutil import native_output_to, write_atomic
+from tinyreport.errors import ConfigError, ModelFileError, OutputError
+from tinyreport.fsutil import native_output_to, output_problem, publish, reason, write_atomic
 from tinyreport.progress import Progress
 from tinyreport.results import (
     DatasetInfo,
@@ -322,6 +322,33 @@ def attach_device_runs(
     return [replace(m, device=runs[m.name]) for m in models], logs
 
 
+def check_outputs(config: Config) -> None:
+    """Refuse output paths that cannot be written, all of them at once, before any long work."""
+    from tinyreport.site import PLOTLY_ASSET
+
+    root = config.root.resolve()
+    out = config.output
+    docs_dir = config.path(out.docs_dir)
+    checks = [
+        ("artifacts_dir", config.path(out.artifacts_dir), True),
+        ("docs_dir", docs_dir, True),
+        ("docs_dir", docs_dir / PLOTLY_ASSET, False),
+        ("results", config.path(out.results), False),
+        ("pages_dir", config.path(out.pages_dir), True),
+    ]
+    problems: dict[str, str] = {}
+    for key, path, folder in checks:
+        if key not in problems:
+            problem = output_problem(path, folder, name=lambda p: _rel(p, root))
+            if problem is not None:
+                problems[key] = problem
+    if problems:
+        raise ConfigError(
+            "outputs that cannot be written; change [output] or the files in the way:\n"
+            + "\n".join(f"Config value 'output.{key}': {text}" for key, text in problems.items())
+        )
+
+
 def collect(
     config: Config,
     progress: Progress | None = None,
@@ -329,11 +356,14 @@ def collect(
 ) -> str:
     """Bring every model's results up to date, write results and pages; return a summary.
 
-    `warn` hears about logs that hold no record.
+    Results, pages and assets are published together at the end: an error or Ctrl-C before
+    then leaves the previous set as it was. `warn` hears about logs that hold no record.
     """
     from tinyreport import site
 
     progress = progress or Progress()
+    check_outputs(config)
+    root = config.root.resolve()
     source = resolve_source(config.dataset, config.root)
     plans = plan(config, source)
     data: Dataset | None = None
@@ -343,8 +373,14 @@ def collect(
         if result is None:
             data = data or load_dataset(config.dataset, source)
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-            with native_output_to(p.result_dir / "tensorflow.log"):
-                result = build_model(config, p, data, progress)
+            try:
+                with native_output_to(p.result_dir / "tensorflow.log"):
+                    result = build_model(config, p, data, progress)
+            except OSError as exc:
+                where = _rel(Path(str(exc.filename or p.result_dir)), root)
+                raise OutputError(
+                    f"cannot write the artifacts of model {p.name}: {where} ({reason(exc)})"
+                ) from None
             rebuilt.append(p.name)
         models.append(result)
 
@@ -363,11 +399,13 @@ def collect(
         device_logs=device_logs,
     )
     results_path = config.path(config.output.results)
-    write_atomic(results_path, dumps(results.to_dict()))
-    site.write_assets(config.path(config.output.docs_dir))
-    written = site.write_pages(results, config.path(config.output.pages_dir))
+    pages, stale = site.page_files(results, config.path(config.output.pages_dir))
+    files = {
+        **site.asset_files(config.path(config.output.docs_dir)),
+        **pages,
+        results_path: dumps(results.to_dict()),
+    }
+    changed = publish(files, stale, name=lambda path: _rel(path, root))
+    n_pages = len(set(changed) & (set(pages) | set(stale)))
     built = ", ".join(rebuilt) if rebuilt else "nothing (all cached)"
-    return (
-        f"rebuilt: {built}; results: {_rel(results_path, config.root.resolve())}; "
-        f"pages changed: {written}"
-    )
+    return f"rebuilt: {built}; results: {_rel(results_path, root)}; pages changed: {n_pages}"

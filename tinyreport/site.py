@@ -16,7 +16,7 @@ from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined
 
 from tinyreport import charts
 from tinyreport.budget import EXCEEDED_ABOVE_PC, TIGHT_ABOVE_PC
-from tinyreport.fsutil import write_if_changed
+from tinyreport.fsutil import publish
 from tinyreport.results import (
     COMPUTED,
     ESTIMATED,
@@ -688,31 +688,38 @@ def render(results: Results) -> dict[str, str]:
 PLOTLY_ASSET = "assets/vendor/plotly.min.js"
 
 
-def write_assets(docs_dir: Path) -> None:
-    """Serve the plotly.js of the installed plotly package from the site itself (no CDN)."""
+def asset_files(docs_dir: Path) -> dict[Path, bytes]:
+    """Return the site's vendored files by path: the installed plotly package's plotly.js."""
     from importlib.resources import files
 
     source = files("plotly") / "package_data" / "plotly.min.js"
-    target = docs_dir / PLOTLY_ASSET
-    data = source.read_bytes()
-    if not target.is_file() or target.read_bytes() != data:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        from tinyreport.fsutil import write_atomic
+    return {docs_dir / PLOTLY_ASSET: source.read_bytes()}
 
-        write_atomic(target, data)
+
+def write_assets(docs_dir: Path) -> None:
+    """Serve the plotly.js of the installed plotly package from the site itself (no CDN)."""
+    publish(asset_files(docs_dir))
+
+
+def page_files(results: Results, pages_dir: Path) -> tuple[dict[Path, str], list[Path]]:
+    """Return the rendered pages by path, and the generated pages no longer produced."""
+    pages = {pages_dir / rel: text for rel, text in render(results).items()}
+    stale = []
+    if pages_dir.is_dir():
+        for old in sorted(pages_dir.rglob("*.md")):
+            try:
+                generated = is_generated(old.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                generated = False  # not a page tinyreport wrote: leave it alone
+            if old not in pages and generated:
+                stale.append(old)
+    return pages, stale
 
 
 def write_pages(results: Results, pages_dir: Path) -> int:
     """Write the rendered pages, remove generated pages that are no longer produced."""
-    pages = render(results)
-    changed = sum(write_if_changed(pages_dir / rel, text) for rel, text in pages.items())
-    if pages_dir.is_dir():
-        for old in pages_dir.rglob("*.md"):
-            rel = old.relative_to(pages_dir).as_posix()
-            if rel not in pages and is_generated(old.read_text(encoding="utf-8")):
-                old.unlink()
-                changed += 1
-    return changed
+    pages, stale = page_files(results, pages_dir)
+    return len(publish(pages, stale))
 
 
 # ---------------------------------------------------------------------------------------------
