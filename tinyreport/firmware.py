@@ -105,23 +105,83 @@ class FirmwareModel:
 # Gathering: results file, models, data, host TFLM.
 
 
-def _load_results(results_path: Path) -> dict:
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}
+    names |= {int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _missing_or_wrong(container: dict, key: str, typ: type, where: str = "") -> str | None:
+    if key not in container:
+        return f"no '{where}{key}'"
+    if not isinstance(container[key], typ):
+        return f"'{where}{key}' is {_kind(container[key])}"
+    return None
+
+
+def _shape_problem(data: object) -> str | None:
+    """Say what in a parsed results file is not what the generator reads, or return None."""
+    from tinyreport.results import FORMAT_VERSION
+
+    if not isinstance(data, dict):
+        return f"it holds {_kind(data)}, not an object"
+    if data.get("format") != FORMAT_VERSION or isinstance(data.get("format"), bool):
+        return f"format {data.get('format')!r}, not {FORMAT_VERSION}"
+    problem = (
+        _missing_or_wrong(data, "dataset", dict)
+        or _missing_or_wrong(data["dataset"], "sha256", str, "dataset.")
+        or _missing_or_wrong(data, "models", list)
+        or ("board" in data and _missing_or_wrong(data, "board", str))
+    )
+    if problem:
+        return problem
+    if not data["models"]:
+        return "no models"
+    for i, entry in enumerate(data["models"]):
+        where = f"models[{i}]."
+        if not isinstance(entry, dict):
+            return f"'models[{i}]' is {_kind(entry)}"
+        problem = (
+            _missing_or_wrong(entry, "name", str, where)
+            or _missing_or_wrong(entry, "variants", dict, where)
+            or ("cache_key" in entry and _missing_or_wrong(entry, "cache_key", str, where))
+            or ("device" in entry and _missing_or_wrong(entry, "device", list, where))
+        )
+        if problem:
+            return problem
+        if not all(isinstance(run, dict) for run in entry.get("device", [])):
+            return f"'{where}device' holds something other than runs"
+        variants = [v for v in VARIANTS if v in entry["variants"]]
+        if not variants:
+            return f"'{where}variants' has neither {' nor '.join(VARIANTS)}"
+        for variant in variants:
+            info = entry["variants"][variant]
+            if not isinstance(info, dict):
+                return f"'{where}variants.{variant}' is {_kind(info)}"
+            for key in ("path", "sha256"):
+                problem = _missing_or_wrong(info, key, str, f"{where}variants.{variant}.")
+                if problem:
+                    return problem
+    return None
+
+
+def _load_results(results_path: Path, shown: str | None = None) -> dict:
+    """Read the results file; raise FirmwareError unless it has what the generator reads."""
+    shown = shown or str(results_path)
     try:
         data = json.loads(results_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FirmwareError(
-            f"There is no results file at {results_path}; run `tinyreport collect` first."
+            f"There is no results file at {shown}; run `tinyreport collect` first."
         ) from None
     except (OSError, ValueError) as exc:
         raise FirmwareError(
-            f"Cannot read the results file {results_path} ({exc}); run `tinyreport collect` again."
+            f"Cannot read the results file {shown} ({exc}); run `tinyreport collect` again."
         ) from None
-    from tinyreport.results import FORMAT_VERSION
-
-    if data.get("format") != FORMAT_VERSION or not data.get("models"):
+    problem = _shape_problem(data)
+    if problem is not None:
         raise FirmwareError(
-            f"{results_path} is not a results file of format {FORMAT_VERSION} with models; "
-            "run `tinyreport collect` again."
+            f"{shown} is not a tinyreport results file ({problem}); run `tinyreport collect`."
         )
     return data
 
@@ -591,23 +651,43 @@ def first_test_images(config, n_vectors: int) -> tuple[np.ndarray, np.ndarray, s
 
 
 def generate(config, n_vectors: int = DEFAULT_VECTORS, out: Path | None = None) -> str:
-    """Write the firmware's generated sources for the models in the results file; summarise."""
+    """Write the firmware's generated sources for the models in the results file; summarise.
+
+    Refuses, before the long work, an output folder that cannot be written and a results file
+    that does not hold what the generator reads.
+    """
+    from tinyreport.fsutil import output_problem, reason
+
     if not 1 <= n_vectors <= MAX_VECTORS:
         raise FirmwareError(f"--vectors must be between 1 and {MAX_VECTORS}, not {n_vectors}.")
+    root = config.root.resolve()
+    out_dir = out if out is not None else config.path(str(DEFAULT_OUT))
+    problem = output_problem(out_dir, folder=True)
+    if problem is not None:
+        raise FirmwareError(
+            f"Cannot write the sources to {out_dir}: {problem}; pick another --out."
+        )
     results_path = config.path(config.output.results)
-    results = _load_results(results_path)
+    try:
+        shown = results_path.relative_to(root).as_posix()
+    except ValueError:
+        shown = str(results_path)
+    results = _load_results(results_path, shown)
     images, labels, data_sha = first_test_images(config, n_vectors)
     if data_sha != results["dataset"]["sha256"]:
         raise FirmwareError(
             f"The configured dataset is not the one {results_path.name} was made with; "
             "run `tinyreport collect` again."
         )
-    models = gather(results_path, config.root.resolve(), images, labels)
+    models = gather(results_path, root, images, labels)
     files = render(models)
-    out_dir = out if out is not None else config.path(str(DEFAULT_OUT))
-    changed = write(files, out_dir)
     cmakelists = out_dir.parent / "CMakeLists.txt"
-    stamped = stamp_cmakelists(cmakelists, files["sources.cmake"])
+    try:
+        changed = write(files, out_dir)
+        stamped = stamp_cmakelists(cmakelists, files["sources.cmake"])
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        raise FirmwareError(f"Cannot write{where} ({reason(exc)}); pick another --out.") from None
     listing = ", ".join(
         f"{m.name} ({len(m.data)} B, arena {m.arena.given_bytes} B)" for m in models
     )

@@ -1,0 +1,187 @@
+"""`tinyreport firmware` on bad input: a results file of the wrong shape, an output folder that
+cannot be written. One sentence, no traceback, refused before the long work (host TFLM)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinyreport import firmware
+from tinyreport.collect import plan
+from tinyreport.config import load_config
+from tinyreport.data import MNIST_SHA256, resolve_source
+
+HAVE_SYSFS = Path("/sys/kernel").is_dir()  # sysfs refuses new files, even to root
+
+CONFIG = """\
+board = "xiao-esp32s3"
+[dataset]
+n_train = 100
+n_test = 100
+[training]
+epochs = 1
+[models.mlp]
+kind = "mlp"
+hidden = [16]
+"""
+
+
+def _variant(name: str) -> dict:
+    return {"path": f"artifacts/mlp/{name}.tflite", "sha256": "0" * 64, "size_bytes": 1}
+
+
+def _results(config_text: str = CONFIG, tmp: Path | None = None, **changes) -> dict:
+    """A results file as collect writes it for `config_text` (the parts firmware reads)."""
+    entry = {
+        "name": "mlp",
+        "kind": "mlp",
+        "training": {
+            "epochs": 1,
+            "batch_size": 32,
+            "seed": 42,
+            "learning_rate": 0.001,
+            "n_train": 100,
+            "representative_samples": 100,
+        },
+        "variants": {"tflite_int8": _variant("int8"), "tflite_float": _variant("float")},
+    }
+    if tmp is not None:  # record the cache key collect would give this model
+        (tmp / "keyed.toml").write_text(config_text)
+        config = load_config(tmp / "keyed.toml")
+        (p,) = plan(config, resolve_source(config.dataset, config.root))
+        entry["cache_key"] = p.result_key
+    data = {
+        "format": 1,
+        "board": "xiao-esp32s3",
+        "dataset": {"sha256": MNIST_SHA256, "n_train": 100, "n_test": 100},
+        "models": [entry],
+    }
+    data.update(changes)
+    return data
+
+
+def _project(tmp_path: Path, results: object, config: str = CONFIG) -> Path:
+    (tmp_path / "tinyreport.toml").write_text(config)
+    path = tmp_path / "docs" / "data" / "results.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results))
+    return tmp_path
+
+
+def _generate(root: Path, out: Path | None = None) -> str:
+    with pytest.raises(firmware.FirmwareError) as exc:
+        firmware.generate(load_config(root / "tinyreport.toml"), n_vectors=2, out=out)
+    return str(exc.value)
+
+
+def _without(data: dict, *keys) -> dict:
+    """`data` with the key at the end of the path `keys` removed."""
+    data = json.loads(json.dumps(data))
+    inner = data
+    for key in keys[:-1]:
+        inner = inner[key]
+    del inner[keys[-1]]
+    return data
+
+
+def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tinyreport", "firmware", *args],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=120,
+    )
+
+
+# --- the shape of the results file ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("results", "problem"),
+    [
+        ([], "it holds a list, not an object"),
+        ({"format": 2}, "format 2, not 1"),
+        (_without(_results(), "dataset"), "no 'dataset'"),
+        (_without(_results(), "dataset", "sha256"), "no 'dataset.sha256'"),
+        (_results(models=[]), "no models"),
+        (_results(models={"mlp": {}}), "'models' is an object"),
+        (_results(models=["mlp"]), "'models[0]' is a string"),
+        (_without(_results(), "models", 0, "name"), "no 'models[0].name'"),
+        (_without(_results(), "models", 0, "variants"), "no 'models[0].variants'"),
+        (
+            _without(_results(), "models", 0, "variants", "tflite_int8", "path"),
+            "no 'models[0].variants.tflite_int8.path'",
+        ),
+        (
+            _results(models=[{"name": "mlp", "variants": {"keras": {}}}]),
+            "'models[0].variants' has neither tflite_int8 nor tflite_float",
+        ),
+        (
+            _results(models=[{"name": "mlp", "variants": {"tflite_int8": {"path": 3}}}]),
+            "'models[0].variants.tflite_int8.path' is a number",
+        ),
+        (_results(board=["esp32"]), "'board' is a list"),
+    ],
+)
+def test_a_results_file_of_the_wrong_shape_says_so(tmp_path, results, problem):
+    root = _project(tmp_path, results)
+    assert _generate(root) == (
+        f"docs/data/results.json is not a tinyreport results file ({problem}); "
+        "run `tinyreport collect`."
+    )
+
+
+def test_cli_wrong_shape_is_one_line_without_traceback(tmp_path):
+    root = _project(tmp_path, _without(_results(), "dataset"))
+    proc = cli(root)
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "tinyreport: error: docs/data/results.json is not a tinyreport results file "
+        "(no 'dataset'); run `tinyreport collect`.\n"
+    )
+
+
+# --- an output folder that cannot be written --------------------------------------------------
+
+
+def test_an_out_under_a_file_is_refused_first(tmp_path):
+    root = _project(tmp_path, _results(tmp=tmp_path))
+    (root / "blocker").write_text("a file\n")
+    out = root / "blocker" / "generated"
+    assert _generate(root, out) == (
+        f"Cannot write the sources to {out}: {root / 'blocker'} is a file, not a folder; "
+        "pick another --out."
+    )
+
+
+@pytest.mark.skipif(not HAVE_SYSFS, reason="needs Linux sysfs")
+def test_cli_out_in_an_unwritable_folder_is_one_line(tmp_path):
+    root = _project(tmp_path, _results(tmp=tmp_path))
+    proc = cli(root, "--out", "/sys/tinyreport-generated")
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "tinyreport: error: Cannot write the sources to /sys/tinyreport-generated: /sys is not "
+        "writable (permission denied); pick another --out.\n"
+    )
+
+
+def test_a_write_that_fails_late_is_one_clear_error(tmp_path, monkeypatch):
+    """Past the checks (the folder became unwritable meanwhile): still one sentence."""
+    root = _project(tmp_path, _results(tmp=tmp_path))
+    monkeypatch.setattr(firmware, "first_test_images", lambda config, n: (None, None, MNIST_SHA256))
+    monkeypatch.setattr(firmware, "gather", lambda *args: [])
+    monkeypatch.setattr(firmware, "render", lambda models: {"sources.cmake": "x\n"})
+
+    def denied(files, out):
+        raise PermissionError(13, "Permission denied", str(out / "sources.cmake"))
+
+    monkeypatch.setattr(firmware, "write", denied)
+    out = root / "gen"
+    assert _generate(root, out) == (
+        f"Cannot write {out / 'sources.cmake'} (permission denied); pick another --out."
+    )
