@@ -1,5 +1,6 @@
-"""`tinyreport firmware` on bad input: a results file of the wrong shape, an output folder that
-cannot be written. One sentence, no traceback, refused before the long work (host TFLM)."""
+"""`tinyreport firmware` on bad input: a results file of the wrong shape, one collected with
+another configuration, an output folder that cannot be written. One sentence, no traceback,
+refused before the long work (host TFLM, test vectors)."""
 
 from __future__ import annotations
 
@@ -144,6 +145,69 @@ def test_cli_wrong_shape_is_one_line_without_traceback(tmp_path):
         "tinyreport: error: docs/data/results.json is not a tinyreport results file "
         "(no 'dataset'); run `tinyreport collect`.\n"
     )
+
+
+# --- results collected with another configuration ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "difference"),
+    [
+        (CONFIG.replace("xiao-esp32s3", "esp32"), "board xiao-esp32s3, not esp32"),
+        (CONFIG + '[models.cnn]\nkind = "cnn"\n', "models mlp, not cnn, mlp"),
+        (CONFIG.replace("models.mlp", "models.small"), "models mlp, not small"),
+        (CONFIG.replace("epochs = 1", "epochs = 3"), "model mlp: epochs 1, not 3"),
+        (CONFIG.replace("n_test = 100", "n_test = 200"), "model mlp: n_test 100, not 200"),
+        (
+            CONFIG.replace("[16]", "[32]"),
+            "model mlp: other [models.mlp] settings, or other tinyreport stage code or package "
+            "versions",
+        ),
+        (
+            CONFIG.replace("xiao-esp32s3", "esp32").replace("[16]", "[32]"),
+            "board xiao-esp32s3, not esp32; model mlp: other [models.mlp] settings, or other "
+            "tinyreport stage code or package versions",
+        ),
+    ],
+)
+def test_results_of_another_configuration_are_refused(tmp_path, config, difference):
+    root = _project(tmp_path, _results(tmp=tmp_path), config)
+    assert _generate(root) == (
+        f"docs/data/results.json was collected with a different configuration ({difference}); "
+        "run `tinyreport collect` first."
+    )
+
+
+def test_results_of_this_configuration_pass_the_check(tmp_path):
+    """The same configuration gets past the comparison (to the missing artifacts here)."""
+    root = _project(tmp_path, _results(tmp=tmp_path))
+    assert _generate(root) == (
+        "artifacts/mlp/int8.tflite (listed in results.json) does not exist; "
+        "run `tinyreport collect` first."
+    )
+
+
+def test_results_without_board_or_cache_keys_are_compared_on_what_they_record(tmp_path):
+    """An older or hand-made file: no board (the default one) and no cache keys."""
+    results = _without(_results(), "board")
+    root = _project(tmp_path, results, CONFIG.replace("epochs = 1", "epochs = 5"))
+    assert "does not exist; run `tinyreport collect` first." in _generate(root)
+    root = _project(tmp_path, results, CONFIG.replace("xiao-esp32s3", "esp32"))
+    assert "(board xiao-esp32s3, not esp32)" in _generate(root)
+
+
+def test_cli_stale_config_is_one_line_without_traceback(tmp_path):
+    root = _project(tmp_path, _results(tmp=tmp_path))
+    stale = CONFIG.replace("xiao-esp32s3", "esp32").replace("[16]", "[32]")
+    (root / "stale.toml").write_text(stale)
+    proc = cli(root, "--config", "stale.toml")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(
+        "tinyreport: error: docs/data/results.json was collected with a different "
+        "configuration (board xiao-esp32s3, not esp32; model mlp: "
+    )
+    assert proc.stderr.endswith("; run `tinyreport collect` first.\n")
+    assert proc.stderr.count("\n") == 1
 
 
 # --- an output folder that cannot be written --------------------------------------------------

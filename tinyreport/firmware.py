@@ -186,6 +186,61 @@ def _load_results(results_path: Path, shown: str | None = None) -> dict:
     return data
 
 
+def _differences(config, results: dict, source) -> list[str]:
+    """Say how the configuration differs from the one the results file was collected with.
+
+    Compared: the board, the dataset, the model names and, where the file records it, each
+    model's cache key: the hash collect derives from the model's settings, training, data,
+    quantization and the stage code (see collect.plan), so a key that differs means collect
+    would build that model anew.
+    """
+    from tinyreport.collect import plan
+
+    found = []
+    recorded_board = results.get("board", "xiao-esp32s3")
+    if recorded_board != config.board:
+        found.append(f"board {recorded_board}, not {config.board}")
+    if results["dataset"]["sha256"] != source.sha256:
+        found.append("another dataset")
+    recorded = {m["name"]: m for m in results["models"]}
+    if set(recorded) != set(config.models):
+        found.append(
+            f"models {', '.join(sorted(recorded))}, not {', '.join(sorted(config.models))}"
+        )
+    for p in plan(config, source):
+        entry = recorded.get(p.name)
+        if entry is None or entry.get("cache_key") in (None, p.result_key):
+            continue
+        found.append(f"model {p.name}: {_model_difference(config, p.name, entry, results)}")
+    return found
+
+
+def _model_difference(config, name: str, entry: dict, results: dict) -> str:
+    """Name the settings of one model that differ from what it was built with, if recorded."""
+    spec = config.models[name]
+    training = entry.get("training") if isinstance(entry.get("training"), dict) else {}
+    now = {
+        "kind": spec.kind,
+        "epochs": config.epochs_for(name),
+        "batch_size": config.training.batch_size,
+        "seed": config.training.seed,
+        "learning_rate": config.training.learning_rate,
+        "n_train": config.dataset.n_train,
+        "representative_samples": min(
+            config.quantization.representative_samples, config.dataset.n_train
+        ),
+    }
+    then = {"kind": entry.get("kind"), **{k: training.get(k) for k in now if k != "kind"}}
+    dataset = results["dataset"]
+    now["n_test"], then["n_test"] = config.dataset.n_test, dataset.get("n_test")
+    changed = [
+        f"{k} {then[k]}, not {now[k]}" for k in now if then[k] is not None and then[k] != now[k]
+    ]
+    if changed:
+        return ", ".join(changed)
+    return f"other [models.{name}] settings, or other tinyreport stage code or package versions"
+
+
 def arena_size(
     path: Path, board: str = "xiao-esp32s3", device_runs: list | None = None
 ) -> ArenaSize:
@@ -654,8 +709,9 @@ def generate(config, n_vectors: int = DEFAULT_VECTORS, out: Path | None = None) 
     """Write the firmware's generated sources for the models in the results file; summarise.
 
     Refuses, before the long work, an output folder that cannot be written and a results file
-    that does not hold what the generator reads.
+    collected with another configuration (board, models, their settings, dataset).
     """
+    from tinyreport.data import resolve_source
     from tinyreport.fsutil import output_problem, reason
 
     if not 1 <= n_vectors <= MAX_VECTORS:
@@ -673,12 +729,13 @@ def generate(config, n_vectors: int = DEFAULT_VECTORS, out: Path | None = None) 
     except ValueError:
         shown = str(results_path)
     results = _load_results(results_path, shown)
-    images, labels, data_sha = first_test_images(config, n_vectors)
-    if data_sha != results["dataset"]["sha256"]:
+    differences = _differences(config, results, resolve_source(config.dataset, config.root))
+    if differences:
         raise FirmwareError(
-            f"The configured dataset is not the one {results_path.name} was made with; "
-            "run `tinyreport collect` again."
+            f"{shown} was collected with a different configuration ({'; '.join(differences)}); "
+            "run `tinyreport collect` first."
         )
+    images, labels, _ = first_test_images(config, n_vectors)
     models = gather(results_path, root, images, labels)
     files = render(models)
     cmakelists = out_dir.parent / "CMakeLists.txt"
