@@ -71,3 +71,28 @@ def test_usage_error_and_version():
     assert proc.returncode == 0
     assert proc.stdout == f"tinyreport, version {version('tinyreport')}\n"
     assert proc.stderr == ""
+
+
+def test_an_eof_error_inside_a_command_is_not_reported_as_ctrl_c(monkeypatch, capsys):
+    """click turns EOFError into Abort ("aborted", exit 130); only a real Ctrl-C may look so."""
+    import pytest
+
+    from tinyreport import cli
+    from tinyreport.serial import ingest
+
+    def fail(*args, **kwargs):
+        raise EOFError("a reader ran out of data")
+
+    monkeypatch.setattr(ingest, "ingest_reports", fail)
+    monkeypatch.setattr(sys, "argv", ["tinyreport", "ingest", "x.log"])
+    with pytest.raises(EOFError, match="ran out of data"):
+        cli.main()
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest, "ingest_reports", interrupt)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err.endswith("tinyreport: aborted\n")

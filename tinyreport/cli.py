@@ -172,7 +172,11 @@ def main() -> None:
     except TinyReportError as exc:
         click.echo(f"tinyreport: error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, EOFError):
+            # click turns any EOFError into Abort, as if the user had pressed Ctrl-D at a
+            # prompt; tinyreport asks nothing, so this is a bug and must not look like Ctrl-C.
+            raise exc.__cause__ from None
         click.echo("tinyreport: aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
