@@ -486,14 +486,17 @@ def test_components_are_pinned_to_the_releases_the_planner_models():
 
     manifest = (FIRMWARE_MAIN / "idf_component.yml").read_text()
     pins = dict(re.findall(r'^  espressif/([\w-]+): "==(\d+\.\d+\.\d+)"$', manifest, re.M))
-    assert pins.keys() == {"esp-tflite-micro", "esp-nn"}, manifest
+    assert pins == {
+        "esp-tflite-micro": memory.ESP_TFLITE_MICRO_VERSION,
+        "esp-nn": memory.ESP_NN_VERSION,
+    }, manifest
     sources = {
         "tinyreport/memory.py": Path(memory.__file__).read_text(),
         "docs/reference/analysis.md": (ROOT / "docs" / "reference" / "analysis.md").read_text(),
         "docs/firmware.md": (ROOT / "docs" / "firmware.md").read_text(),
     }
     assert "esp-nn v" + pins["esp-nn"] in memory.esp_nn_scratch.__doc__
-    assert "esp-tflite-micro " + pins["esp-tflite-micro"].rsplit(".", 1)[0] in (
+    assert f"esp-tflite-micro {memory.ESP_TFLITE_MICRO_VERSION} with ESP-NN" in (
         memory.ESP32S3.description
     )
     for component, pin in pins.items():
