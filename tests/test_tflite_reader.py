@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from graphs import built, with_model
@@ -31,6 +33,26 @@ def test_empty_file(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(ModelFileError, match="not a TFLite flatbuffer"):
         read_model(path)
+
+
+@pytest.mark.parametrize(
+    ("head", "fragment"),
+    [
+        (b"\0" * 8, "is not a TFLite flatbuffer"),
+        (b"\0\0\0\0TFL3", "is 2,147,483,648 bytes, more than a TFLite flatbuffer can hold"),
+    ],
+)
+def test_huge_file_is_refused_without_reading_it(tmp_path, head, fragment):
+    """A 2 GiB sparse file: the header and the size decide, in well under the seconds (and the
+    gigabytes of memory) reading it would take."""
+    path = tmp_path / "huge.tflite"
+    with path.open("wb") as f:
+        f.write(head)
+        f.truncate(2**31)
+    start = time.perf_counter()
+    with pytest.raises(ModelFileError, match=fragment):
+        read_model(path)
+    assert time.perf_counter() - start < 2
 
 
 @settings(max_examples=200, deadline=None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import struct
 import sys
 from dataclasses import dataclass, field
@@ -80,6 +81,11 @@ RESOLVER_METHODS = {
 }  # fmt: skip
 
 _FILE_IDENTIFIER = b"TFL3"
+
+# FLATBUFFERS_MAX_BUFFER_SIZE: a flatbuffer's offsets are signed 32-bit, so no .tflite that TFLM
+# can load is larger (bigger models keep their weights outside the flatbuffer, which TFLM cannot
+# load either).
+_MAX_BYTES = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -239,20 +245,28 @@ def _enum_names(enum_name: str) -> dict[int, str]:
 def read_model(path: Path) -> Model:
     """Read and check a .tflite file; raise ModelFileError naming the file and the problem."""
     path = Path(path)
+    name = str(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            # The identifier and the size first, so that a huge file that is no model is turned
+            # down without reading it.
+            head = f.read(8)
+            _check_identifier(head, name)
+            size = os.fstat(f.fileno()).st_size
+            if size > _MAX_BYTES:
+                raise ModelFileError(
+                    f"{name} is {size:,} bytes, more than a TFLite flatbuffer can hold (2 GiB); "
+                    "TFLM cannot load a model this large."
+                )
+            data = head + f.read()
     except OSError as exc:
         raise ModelFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    return parse_model(data, str(path))
+    return parse_model(data, name)
 
 
 def parse_model(data: bytes, name: str = "<bytes>") -> Model:
     """Parse .tflite bytes; `name` is used in error messages."""
-    if len(data) < 8 or data[4:8] != _FILE_IDENTIFIER:
-        raise ModelFileError(
-            f"{name} is not a TFLite flatbuffer (no 'TFL3' identifier); "
-            "pass the .tflite file the converter wrote."
-        )
+    _check_identifier(data[:8], name)
     try:
         model = _parse(data, name)
     except ModelFileError:
@@ -264,6 +278,14 @@ def parse_model(data: bytes, name: str = "<bytes>") -> Model:
         ) from None
     _check_supported(model, name)
     return model
+
+
+def _check_identifier(head: bytes, name: str) -> None:
+    if len(head) < 8 or head[4:8] != _FILE_IDENTIFIER:
+        raise ModelFileError(
+            f"{name} is not a TFLite flatbuffer (no 'TFL3' identifier); "
+            "pass the .tflite file the converter wrote."
+        )
 
 
 def _vector_end(table, field_offset: int) -> int:
