@@ -220,6 +220,9 @@ def esp_nn_scratch(model: Model, op: Operator) -> list[tuple[int, str]]:
     esp_nn_softmax_opt.c) from kernels/esp_nn/softmax.cc for int8 in and out. Fully connected,
     pooling and add request none.
     """
+    # Only these three have an input to look at: VAR_HANDLE or CALL_ONCE have none.
+    if op.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "SOFTMAX"):
+        return []
     x = model.tensors[op.inputs[0]]
     if x.dtype != "INT8":
         return []

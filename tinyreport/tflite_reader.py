@@ -84,8 +84,35 @@ _FILE_IDENTIFIER = b"TFL3"
 
 # FLATBUFFERS_MAX_BUFFER_SIZE: a flatbuffer's offsets are signed 32-bit, so no .tflite that TFLM
 # can load is larger (bigger models keep their weights outside the flatbuffer, which TFLM cannot
-# load either).
+# load either). The same bound holds for one tensor: TFLM's planner sizes buffers with an `int`.
 _MAX_BYTES = 2**31 - 1
+
+# Operands that must be present (exist and not be -1, TFLite's mark of an omitted optional
+# input): operator -> (inputs, outputs). Every TFLM kernel reads at least one input and writes at
+# least one output, but for the variable and control-flow operators in the first line; those in
+# the others have more, which tinyreport reads (the MAC count, the planner's scratch and
+# per-channel formulas) as TFLM's kernels do.
+_DEFAULT_OPERANDS = (1, 1)
+_REQUIRED_OPERANDS = {
+    "VAR_HANDLE": (0, 1), "ASSIGN_VARIABLE": (2, 0), "CALL_ONCE": (0, 0), "IF": (1, 0),
+    "WHILE": (0, 0),
+    "CONV_2D": (2, 1), "DEPTHWISE_CONV_2D": (2, 1), "TRANSPOSE_CONV": (3, 1),
+    "FULLY_CONNECTED": (2, 1), "ADD": (2, 1), "SUB": (2, 1), "MUL": (2, 1),
+    "MEAN": (2, 1), "SUM": (2, 1), "REDUCE_MAX": (2, 1), "REDUCE_MIN": (2, 1),
+}  # fmt: skip
+
+# Ranks those formulas index, as TFLM's kernels check them:
+# operator -> ((operand kind, position, rank), ...).
+_CONV_RANKS = (("input", 0, 4), ("input", 1, 4), ("output", 0, 4))
+_OPERAND_RANKS = {
+    "CONV_2D": _CONV_RANKS,
+    "DEPTHWISE_CONV_2D": _CONV_RANKS,
+    "FULLY_CONNECTED": (("input", 1, 2),),
+}
+
+# The filter dimension TFLM's kernels match a per-channel scale count against
+# (kConvQuantizedDimension, kDepthwiseConvQuantizedDimension; fully connected as conv).
+_CHANNEL_DIMENSION = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
 
 
 @dataclass(frozen=True)
@@ -268,7 +295,7 @@ def parse_model(data: bytes, name: str = "<bytes>") -> Model:
     """Parse .tflite bytes; `name` is used in error messages."""
     _check_identifier(data[:8], name)
     try:
-        model = _parse(data, name)
+        raw = _read(data, name)
     except ModelFileError:
         raise
     except (IndexError, ValueError, struct.error, TypeError, KeyError, AttributeError):
@@ -276,6 +303,8 @@ def parse_model(data: bytes, name: str = "<bytes>") -> Model:
             f"{name} is truncated or corrupt ({len(data)} bytes): its flatbuffer points "
             "outside the file; convert the model again."
         ) from None
+    # Outside the try: the flatbuffer has been read, and an error from here on is a bug.
+    model = _build(raw, name)
     _check_supported(model, name)
     return model
 
@@ -288,6 +317,67 @@ def _check_identifier(head: bytes, name: str) -> None:
         )
 
 
+def _corrupt(name: str, problem: str) -> ModelFileError:
+    """The error for a file whose flatbuffer reads but whose contents do not fit together."""
+    return ModelFileError(f"{name} is corrupt: {problem}; convert the model again.")
+
+
+# --- reading: the flatbuffer into plain values, nothing checked but the flatbuffer itself -------
+
+
+@dataclass(frozen=True)
+class _RawTensor:
+    """A tensor as the file has it; `buffer` is not yet known to exist."""
+
+    name: str
+    type: int
+    shape: tuple[int, ...]
+    shape_signature: tuple[int, ...]
+    scales: tuple[float, ...]
+    zero_points: tuple[int, ...]
+    axis: int
+    buffer: int
+    is_variable: bool
+
+
+@dataclass(frozen=True)
+class _RawOperator:
+    """An operator as the file has it; its opcode and tensor indices are not yet checked."""
+
+    opcode: int
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    intermediates: tuple[int, ...]
+    options_type: int
+    options: dict  # the fields of the options table tinyreport reads, when it is that table
+
+
+@dataclass(frozen=True)
+class _RawModel:
+    """What `_read` takes from the flatbuffer, for `_build` to check."""
+
+    n_bytes: int
+    buffer_bytes: tuple[int, ...]
+    op_codes: tuple[str, ...]  # operator names by opcode index
+    tensors: tuple[_RawTensor, ...]
+    operators: tuple[_RawOperator, ...]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    n_subgraphs: int
+    metadata: frozenset[str]
+
+
+# BuiltinOptions table of the operators whose options tinyreport reads.
+_OPTIONS_TABLE = {
+    "AVERAGE_POOL_2D": "Pool2DOptions",
+    "MAX_POOL_2D": "Pool2DOptions",
+    "L2_POOL_2D": "Pool2DOptions",
+    "CONV_2D": "Conv2DOptions",
+    "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
+    "FULLY_CONNECTED": "FullyConnectedOptions",
+}
+
+
 def _vector_end(table, field_offset: int) -> int:
     """End position of a vector field of a flatbuffer table (0 when absent)."""
     o = table._tab.Offset(field_offset)
@@ -297,10 +387,17 @@ def _vector_end(table, field_offset: int) -> int:
     return start + table._tab.VectorLen(o)
 
 
-def _parse(data: bytes, name: str) -> Model:
+def _ints(table, method: str) -> tuple[int, ...]:
+    """An int vector field of a flatbuffer table as a tuple (empty when absent)."""
+    if not getattr(table, f"{method}Length")():
+        return ()
+    return tuple(int(x) for x in getattr(table, f"{method}AsNumpy")())
+
+
+def _read(data: bytes, name: str) -> _RawModel:
+    """Read the main subgraph; flatbuffer offsets outside `data` raise IndexError & co."""
     s = schema()
     op_names = _enum_names("BuiltinOperator")
-    type_names = _enum_names("TensorType")
     n = len(data)
     root = s.Model.GetRootAs(data, 0)
     if root.SubgraphsLength() < 1:
@@ -319,30 +416,30 @@ def _parse(data: bytes, name: str) -> Model:
             raise IndexError("buffer data beyond end of file")
         buffer_bytes.append(buf.DataLength())
 
+    op_codes = []
+    for c in range(root.OperatorCodesLength()):
+        code = root.OperatorCodes(c)
+        builtin = max(int(code.BuiltinCode()), int(code.DeprecatedBuiltinCode()))
+        op_name = op_names.get(builtin, f"BUILTIN_{builtin}")
+        if op_name == "CUSTOM":
+            op_name = f"CUSTOM:{(code.CustomCode() or b'?').decode('utf-8', 'replace')}"
+        op_codes.append(op_name)
+
     tensors = []
     for i in range(graph.TensorsLength()):
         t = graph.Tensors(i)
-        shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
-        signature = (
-            tuple(int(d) for d in t.ShapeSignatureAsNumpy()) if t.ShapeSignatureLength() else ()
-        )
         q = t.Quantization()
-        quant = None
-        if q is not None and q.ScaleLength() > 0 and q.ZeroPointLength() > 0:
-            quant = Quantization(
-                scales=tuple(float(x) for x in q.ScaleAsNumpy()),
-                zero_points=tuple(int(x) for x in q.ZeroPointAsNumpy()),
-                axis=int(q.QuantizedDimension()),
-            )
+        quantized = q is not None and q.ScaleLength() > 0 and q.ZeroPointLength() > 0
         tensors.append(
-            Tensor(
-                index=i,
+            _RawTensor(
                 name=(t.Name() or b"").decode("utf-8", "replace"),
-                dtype=type_names.get(t.Type(), f"TYPE_{t.Type()}"),
-                shape=shape,
-                shape_signature=signature,
-                quantization=quant,
-                data_bytes=buffer_bytes[t.Buffer()] if t.Buffer() < len(buffer_bytes) else 0,
+                type=t.Type(),
+                shape=_ints(t, "Shape"),
+                shape_signature=_ints(t, "ShapeSignature"),
+                scales=tuple(float(x) for x in q.ScaleAsNumpy()) if quantized else (),
+                zero_points=_ints(q, "ZeroPoint") if quantized else (),
+                axis=int(q.QuantizedDimension()) if quantized else 0,
+                buffer=t.Buffer(),
                 is_variable=bool(t.IsVariable()),
             )
         )
@@ -350,72 +447,232 @@ def _parse(data: bytes, name: str) -> Model:
     operators = []
     for i in range(graph.OperatorsLength()):
         o = graph.Operators(i)
-        code = root.OperatorCodes(o.OpcodeIndex())
-        builtin = max(int(code.BuiltinCode()), int(code.DeprecatedBuiltinCode()))
-        op_name = op_names.get(builtin, f"BUILTIN_{builtin}")
-        if op_name == "CUSTOM":
-            custom = (code.CustomCode() or b"?").decode("utf-8", "replace")
-            op_name = f"CUSTOM:{custom}"
-        inputs = tuple(int(x) for x in o.InputsAsNumpy()) if o.InputsLength() else ()
-        outputs = tuple(int(x) for x in o.OutputsAsNumpy()) if o.OutputsLength() else ()
-        inter = tuple(int(x) for x in o.IntermediatesAsNumpy()) if o.IntermediatesLength() else ()
-        for t_index in (*inputs, *outputs, *inter):
-            if t_index >= len(tensors):
-                raise IndexError("tensor index out of range")
-        options = _options(s, o, op_name)
+        opcode = o.OpcodeIndex()
+        op_name = op_codes[opcode] if opcode < len(op_codes) else ""
+        operators.append(
+            _RawOperator(
+                opcode=opcode,
+                inputs=_ints(o, "Inputs"),
+                outputs=_ints(o, "Outputs"),
+                intermediates=_ints(o, "Intermediates"),
+                options_type=o.BuiltinOptionsType(),
+                options=_read_options(s, o, op_name),
+            )
+        )
+
+    return _RawModel(
+        n_bytes=n,
+        buffer_bytes=tuple(buffer_bytes),
+        op_codes=tuple(op_codes),
+        tensors=tuple(tensors),
+        operators=tuple(operators),
+        inputs=_ints(graph, "Inputs"),
+        outputs=_ints(graph, "Outputs"),
+        n_subgraphs=root.SubgraphsLength(),
+        metadata=frozenset(
+            (root.Metadata(m).Name() or b"").decode("utf-8", "replace")
+            for m in range(root.MetadataLength())
+        ),
+    )
+
+
+def _read_options(s: ModuleType, o, op_name: str) -> dict:
+    """The fields of an operator's options that the MAC count and the tail model use."""
+    kind = _OPTIONS_TABLE.get(op_name)
+    table = o.BuiltinOptions()
+    if kind is None or table is None or o.BuiltinOptionsType() != getattr(s.BuiltinOptions, kind):
+        return {}
+    opt = getattr(s, kind)()
+    opt.Init(table.Bytes, table.Pos)
+    if kind == "Pool2DOptions":
+        return {"filter": (opt.FilterHeight(), opt.FilterWidth())}
+    if kind == "FullyConnectedOptions":
+        return {"keep_num_dims": bool(opt.KeepNumDims())}
+    return {
+        "padding": opt.Padding(),
+        "stride": (opt.StrideH(), opt.StrideW()),
+        "dilation": (opt.DilationHFactor(), opt.DilationWFactor()),
+    }
+
+
+# --- checking: everything the planner and the analysis index must hold -------------------------
+
+
+def _build(raw: _RawModel, name: str) -> Model:
+    """Check that the parts of `raw` fit together and make the Model; raise ModelFileError."""
+    type_names = _enum_names("TensorType")
+    tensors = []
+    for i, t in enumerate(raw.tensors):
+        if t.buffer >= len(raw.buffer_bytes):
+            raise _corrupt(
+                name,
+                f"tensor {i} '{t.name}' refers to buffer {t.buffer}, but the file has "
+                f"{len(raw.buffer_bytes)} buffers",
+            )
+        tensor = Tensor(
+            index=i,
+            name=t.name,
+            dtype=type_names.get(t.type, f"TYPE_{t.type}"),
+            shape=t.shape,
+            shape_signature=t.shape_signature,
+            quantization=Quantization(t.scales, t.zero_points, t.axis) if t.scales else None,
+            data_bytes=raw.buffer_bytes[t.buffer],
+            is_variable=t.is_variable,
+        )
+        _check_tensor(tensor, name)
+        tensors.append(tensor)
+
+    operators = []
+    for i, o in enumerate(raw.operators):
+        if o.opcode >= len(raw.op_codes):
+            raise _corrupt(
+                name,
+                f"operator {i} uses operator code {o.opcode}, but the file lists "
+                f"{len(raw.op_codes)} operator codes",
+            )
+        op_name = raw.op_codes[o.opcode]
+        what = f"operator {i} ({op_name})"
+        _check_operands(what, op_name, o, len(tensors), name)
+        _check_operand_shapes(what, op_name, o, tensors, name)
+        options = _check_options(what, op_name, o, name)
         operators.append(
             Operator(
                 index=i,
                 op=op_name,
-                inputs=inputs,
-                outputs=outputs,
-                intermediates=inter,
+                inputs=o.inputs,
+                outputs=o.outputs,
+                intermediates=o.intermediates,
                 options=options,
-                n_macs=_macs(op_name, inputs, outputs, tensors, options),
-                param_bytes=sum(tensors[t].data_bytes for t in inputs if t >= 0),
+                n_macs=_macs(op_name, o.inputs, o.outputs, tensors, options),
+                param_bytes=sum(tensors[t].data_bytes for t in o.inputs if t >= 0),
             )
         )
 
-    metadata = {
-        (root.Metadata(m).Name() or b"").decode("utf-8", "replace")
-        for m in range(root.MetadataLength())
-    }
+    for kind, indices in (("input", raw.inputs), ("output", raw.outputs)):
+        for index in indices:
+            if not 0 <= index < len(tensors):
+                raise _corrupt(
+                    name,
+                    f"graph {kind} {index} is not a tensor (the graph has {len(tensors)} tensors)",
+                )
+
     return Model(
         path=name,
-        file_bytes=n,
+        file_bytes=raw.n_bytes,
         tensors=tuple(tensors),
         operators=tuple(operators),
-        inputs=tuple(int(x) for x in graph.InputsAsNumpy()) if graph.InputsLength() else (),
-        outputs=tuple(int(x) for x in graph.OutputsAsNumpy()) if graph.OutputsLength() else (),
-        n_subgraphs=root.SubgraphsLength(),
-        has_offline_plan="OfflineMemoryAllocation" in metadata,
-        has_compression_metadata="COMPRESSION_METADATA" in metadata,
+        inputs=raw.inputs,
+        outputs=raw.outputs,
+        n_subgraphs=raw.n_subgraphs,
+        has_offline_plan="OfflineMemoryAllocation" in raw.metadata,
+        has_compression_metadata="COMPRESSION_METADATA" in raw.metadata,
     )
 
 
-def _options(s: ModuleType, o, op_name: str) -> dict:
-    """Pull the few builtin options the MAC count and the tail model need."""
-    table = o.BuiltinOptions()
-    if table is None:
+def _check_tensor(t: Tensor, name: str) -> None:
+    """Refuse a tensor whose shape or quantization cannot be right."""
+    what = f"tensor {t.index} '{t.name}'"
+    if -1 in t.shape:
+        raise ModelFileError(
+            f"{name} has dynamic shapes ({what} has shape {list(t.shape)}); TFLM needs fixed "
+            "shapes: give every input dimension but the batch a size."
+        )
+    if any(d < 0 for d in t.shape):
+        raise _corrupt(name, f"{what} has a negative dimension in its shape {list(t.shape)}")
+    if t.n_bytes > _MAX_BYTES:
+        raise _corrupt(
+            name,
+            f"{what} of shape {list(t.shape)} would take {t.n_bytes:,} bytes, more than TFLM "
+            "can allocate (2 GiB)",
+        )
+    if t.quantization is not None and not all(map(math.isfinite, t.quantization.scales)):
+        raise _corrupt(name, f"{what} has a quantization scale that is not a finite number")
+
+
+def _check_operands(what: str, op_name: str, o: _RawOperator, n: int, name: str) -> None:
+    """Refuse tensor indices that do not exist, and missing operands tinyreport reads."""
+    for kind, indices, lowest in (
+        ("input", o.inputs, -1),  # -1: an omitted optional input
+        ("output", o.outputs, 0),
+        ("intermediate", o.intermediates, 0),
+    ):
+        for index in indices:
+            if not lowest <= index < n:
+                raise _corrupt(
+                    name,
+                    f"{what} has {kind} {index}, which is not a tensor (the graph has {n} tensors)",
+                )
+    if op_name not in RESOLVER_METHODS:
+        return  # no TFLM kernel: refused by _check_supported, with its name
+    n_inputs, n_outputs = _REQUIRED_OPERANDS.get(op_name, _DEFAULT_OPERANDS)
+    for kind, indices, needed in (
+        ("inputs", o.inputs, n_inputs),
+        ("outputs", o.outputs, n_outputs),
+    ):
+        present = next((k for k, index in enumerate(indices) if index < 0), len(indices))
+        if present >= needed:
+            continue
+        if not indices:
+            raise _corrupt(name, f"{what} has no {kind}, but needs {needed}")
+        raise _corrupt(
+            name,
+            f"{what} has {kind} {list(indices)}, but needs the first {needed} present "
+            "(-1 marks an omitted one)",
+        )
+
+
+def _check_operand_shapes(
+    what: str, op_name: str, o: _RawOperator, tensors: list[Tensor], name: str
+) -> None:
+    """Refuse operand shapes the MAC count and the planner's formulas cannot use."""
+    operands = {"input": o.inputs, "output": o.outputs}
+    for kind, position, rank in _OPERAND_RANKS.get(op_name, ()):
+        t = tensors[operands[kind][position]]
+        if len(t.shape) != rank:
+            raise _corrupt(
+                name,
+                f"{what} needs a rank-{rank} {kind} {position}, but tensor {t.index} "
+                f"'{t.name}' has shape {list(t.shape)}",
+            )
+    if op_name == "DEPTHWISE_CONV_2D" and tensors[o.inputs[0]].shape[3] == 0:
+        t = tensors[o.inputs[0]]
+        raise _corrupt(
+            name,
+            f"{what} has input tensor {t.index} '{t.name}' of shape {list(t.shape)}, which has "
+            "no channels",
+        )
+    if op_name in _CHANNEL_DIMENSION:
+        w = tensors[o.inputs[1]]
+        n_scales = len(w.quantization.scales) if w.quantization else 1
+        channels = w.shape[_CHANNEL_DIMENSION[op_name]]
+        if n_scales not in (1, channels):
+            raise _corrupt(
+                name,
+                f"{what} has filter tensor {w.index} '{w.name}' of shape {list(w.shape)} with "
+                f"{n_scales} quantization scales; TFLM needs 1 or one per channel ({channels})",
+            )
+
+
+def _check_options(what: str, op_name: str, o: _RawOperator, name: str) -> dict:
+    """Refuse options of the wrong table or with impossible values; name the padding."""
+    s = schema()
+    kind = _OPTIONS_TABLE.get(op_name)
+    if kind is None or o.options_type == s.BuiltinOptions.NONE:
         return {}
-    if op_name in ("AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D"):
-        opt = s.Pool2DOptions()
-        opt.Init(table.Bytes, table.Pos)
-        return {"filter": (opt.FilterHeight(), opt.FilterWidth())}
-    if op_name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        opt = s.Conv2DOptions() if op_name == "CONV_2D" else s.DepthwiseConv2DOptions()
-        opt.Init(table.Bytes, table.Pos)
-        padding = {v: k for k, v in vars(s.Padding).items() if not k.startswith("_")}
-        return {
-            "padding": padding.get(opt.Padding(), "SAME"),
-            "stride": (opt.StrideH(), opt.StrideW()),
-            "dilation": (opt.DilationHFactor(), opt.DilationWFactor()),
-        }
-    if op_name == "FULLY_CONNECTED":
-        opt = s.FullyConnectedOptions()
-        opt.Init(table.Bytes, table.Pos)
-        return {"keep_num_dims": bool(opt.KeepNumDims())}
-    return {}
+    if o.options_type != getattr(s.BuiltinOptions, kind):
+        kinds = {v: k for k, v in vars(s.BuiltinOptions).items() if not k.startswith("_")}
+        found = kinds.get(o.options_type, f"type {o.options_type}")
+        raise _corrupt(name, f"{what} carries {found}, not {kind}")
+    options = dict(o.options)
+    if "padding" in options:
+        paddings = {v: k for k, v in vars(s.Padding).items() if not k.startswith("_")}
+        if options["padding"] not in paddings:
+            raise _corrupt(name, f"{what} has padding {options['padding']}, not SAME or VALID")
+        options["padding"] = paddings[options["padding"]]
+    for key in ("filter", "stride", "dilation"):
+        if key in options and min(options[key]) < 1:
+            raise _corrupt(name, f"{what} has {key} {options[key]}; each must be at least 1")
+    return options
 
 
 def _macs(op: str, inputs, outputs, tensors, options: dict) -> int:
@@ -451,8 +708,8 @@ def _check_supported(model: Model, name: str) -> None:
             "rebuild the model with TFLite builtin operators TFLM supports."
         )
     for t in model.tensors:
-        dims = t.shape_signature[1:] if t.shape_signature else ()
-        if any(d < 0 for d in dims) or any(d < 0 for d in t.shape):
+        # Negative dimensions in the shape itself were refused by _check_tensor.
+        if any(d < 0 for d in t.shape_signature[1:]):
             raise ModelFileError(
                 f"{name} has dynamic shapes (tensor {t.index} '{t.name}' has shape signature "
                 f"{list(t.shape_signature)}); TFLM needs fixed shapes: give every input "
