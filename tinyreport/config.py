@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -244,6 +244,19 @@ def _constraints(metadata: list) -> str:
     return ", ".join(out)
 
 
+def _type_name(annotation: object) -> tuple[str, str]:
+    """A readable type (``list[int]``, ``str or None``) and the rules on a list's items."""
+    if get_origin(annotation) is list:
+        [item] = get_args(annotation)
+        rules = ""
+        if get_origin(item) is Annotated:
+            item, *extra = get_args(item)
+            rules = _constraints([m for info in extra for m in getattr(info, "metadata", [info])])
+        return f"list[{_type_name(item)[0]}]", rules
+    text = str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
+    return text.replace(" | ", " or "), ""
+
+
 def reference() -> list[dict]:
     """Describe every key of the schema, section by section, for the generated reference page."""
     sections = []
@@ -252,14 +265,17 @@ def reference() -> list[dict]:
         for key, field in model.model_fields.items():
             if key in ("dataset", "training", "quantization", "output", "models", "root"):
                 continue
-            annotation = str(field.annotation).replace("typing.", "").replace("<class '", "")
+            annotation, item_rules = _type_name(field.annotation)
             default = "required" if field.is_required() else repr(field.default)
+            constraints = _constraints(field.metadata)
+            if item_rules:
+                constraints = ", ".join(filter(None, [constraints, f"each {item_rules}"]))
             rows.append(
                 {
                     "key": key,
-                    "type": annotation.replace("'>", "").replace(" | ", " or "),
+                    "type": annotation,
                     "default": default,
-                    "constraints": _constraints(field.metadata),
+                    "constraints": constraints,
                     "description": field.description or "",
                 }
             )
