@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -156,10 +157,15 @@ def test_sram_budget_for_the_int8_mlp_on_the_xiao():
 
 
 def test_wifi_and_ble_lines_are_added_on_request():
-    board = load_board("xiao-esp32s3")
+    # The bundled boards budget no radio (0 B), so give this one a Wi-Fi and a BLE stack.
+    board = dataclasses.replace(load_board("xiao-esp32s3"), wifi_bytes=56_320, ble_bytes=40_960)
     plain = sram_budget(board, 4380, 784, 10)
+    wifi = sram_budget(board, 4380, 784, 10, wifi=True)
     radio = sram_budget(board, 4380, 784, 10, wifi=True, ble=True)
-    assert radio.demand_bytes - plain.demand_bytes == board.wifi_bytes + board.ble_bytes
+    assert wifi.demand_bytes - plain.demand_bytes == 56_320
+    assert radio.demand_bytes - plain.demand_bytes == 97_280
+    assert len(radio.lines) == len(plain.lines) + 2
+    assert [line.n_bytes for line in radio.lines[-2:]] == [56_320, 40_960]
 
 
 def test_an_arena_too_big_for_sram_points_at_psram():

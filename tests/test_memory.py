@@ -83,8 +83,8 @@ def test_32bit_plan_equals_i386_tflm(key):
 @pytest.mark.slow
 @pytest.mark.parametrize("key", KEYS)
 def test_heads_do_not_depend_on_pointer_width(key):
-    model = read_model(built()[key])
-    assert plan_arena(model, HOST).head_bytes == plan_arena(model, REFERENCE_32).head_bytes
+    """Measured, not planned: the i386 TFLM head (pinned above) equals the 64-bit wheel's."""
+    assert I386[key][0] == host_truth(key).head_bytes
 
 
 @pytest.mark.slow
