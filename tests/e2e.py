@@ -14,6 +14,19 @@ HAND_WRITTEN_DOCS = sorted(
     p.name for p in (ROOT / "docs").iterdir() if p.name not in ("report", "data", "assets")
 ) + ["assets/javascripts", "assets/stylesheets"]
 
+# The smallest useful project: one small MLP, 100 images, one epoch (trains in seconds).
+TINY_CONFIG = """\
+board = "xiao-esp32s3"
+[dataset]
+n_train = 100
+n_test = 100
+[training]
+epochs = 1
+[models.mlp]
+kind = "mlp"
+hidden = [16]
+"""
+
 SMALL_CONFIG = """\
 board = "xiao-esp32s3"
 [dataset]

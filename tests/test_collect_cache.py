@@ -4,22 +4,14 @@ import subprocess
 import sys
 
 import pytest
+from e2e import TINY_CONFIG
 
 from tinyreport.collect import _load_trained, plan
 from tinyreport.config import load_config
 from tinyreport.data import resolve_source
 from tinyreport.errors import ModelFileError
 
-CONFIG = """\
-[dataset]
-n_train = 100
-n_test = 100
-[training]
-epochs = 1
-[models.mlp]
-kind = "mlp"
-hidden = [16]
-"""
+CONFIG = TINY_CONFIG
 
 
 def _cached_training(tmp_path, training_json: bytes, keras_file: bytes = b"not a model"):

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from e2e import TINY_CONFIG
 
 from tinyreport import firmware
 from tinyreport.collect import plan
@@ -18,17 +19,7 @@ from tinyreport.data import MNIST_SHA256, resolve_source
 
 HAVE_SYSFS = Path("/sys/kernel").is_dir()  # sysfs refuses new files, even to root
 
-CONFIG = """\
-board = "xiao-esp32s3"
-[dataset]
-n_train = 100
-n_test = 100
-[training]
-epochs = 1
-[models.mlp]
-kind = "mlp"
-hidden = [16]
-"""
+CONFIG = TINY_CONFIG
 
 
 def _variant(name: str) -> dict:
