@@ -12,8 +12,8 @@ TARGET_FILE_BYTES = 1_000_000  # the target is stated for "a 1 MB model"
 
 def run(quick: bool, log=print) -> tuple[dict, Path]:
     """Time analyze on every sweep model; return the results and the ~1 MB model's path."""
-    from tinyreport.analysis import analyze
-    from tinyreport.tflite_reader import read_model
+    from tinyreport.analysis.analyze import analyze
+    from tinyreport.analysis.tflite_reader import read_model
 
     n_cli, n_call = (2, 3) if quick else (5, 7)
     rows, paths = [], {}

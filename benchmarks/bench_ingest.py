@@ -1,7 +1,7 @@
 """Benchmark `tinyreport ingest` on a large synthetic log: throughput in MB/s.
 
 The log is what the firmware prints, boot after boot: ROM banner, ESP-IDF log lines in colour,
-records made with `tinyreport.serial.protocol.format_record` (so CRCs are right), and now and
+records made with `tinyreport.device.serial.protocol.format_record` (so CRCs are right), and now and
 then a burst of line noise. Every boot says `sim=1`: these runs are never measurements.
 """
 
@@ -41,7 +41,7 @@ def _idf(rng: random.Random, ms: int, text: str) -> str:
 
 def session(rng: random.Random, boot: int) -> str:
     """One boot of the firmware: noise, records for both models, the end record."""
-    from tinyreport.serial.protocol import format_record
+    from tinyreport.device.serial.protocol import format_record
 
     lines = [ROM, _idf(rng, 27, "ESP-IDF v5.3.1 2nd stage bootloader")]
     seq = 0
@@ -114,7 +114,7 @@ def write_log(path: Path, target_bytes: int, seed: int = 7) -> int:
 
 def run(work: Path, quick: bool, log=print) -> dict:
     """Time ingest on the synthetic log, as a command and as a library call."""
-    from tinyreport.serial.ingest import ingest_reports
+    from tinyreport.device.serial.ingest import ingest_reports
 
     target = (1 if quick else 32) * 1_000_000
     n_runs = 2 if quick else 3

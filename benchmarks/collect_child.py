@@ -60,8 +60,9 @@ def main(project: str, out: str) -> None:
     from pathlib import Path
 
     t = time.perf_counter()
-    from tinyreport import collect, convert, evaluate, site, tflm_host, train
     from tinyreport.config import load_config
+    from tinyreport.pipeline import collect, convert, evaluate, tflm_host, train
+    from tinyreport.site import render as site
 
     _add("import tinyreport", time.perf_counter() - t)
     t = time.perf_counter()

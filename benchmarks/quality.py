@@ -44,9 +44,9 @@ def _rules(model) -> list[tuple[str, int, str]]:
 
 def compare(name: str, group: str, path: Path) -> dict:
     """Predicted and measured host arena of one .tflite file, and every rule's error."""
-    from tinyreport.analysis import analyze
-    from tinyreport.tflite_reader import read_model
-    from tinyreport.tflm_host import measure_host_arena
+    from tinyreport.analysis.analyze import analyze
+    from tinyreport.analysis.tflite_reader import read_model
+    from tinyreport.pipeline.tflm_host import measure_host_arena
 
     model = read_model(path)
     doc = analyze(path)
@@ -158,7 +158,7 @@ def accuracy(results_path: Path) -> dict:
 def run(project: Path, work: Path, quick: bool, log=print) -> dict:
     """Compare predictions and rules with TFLM on the bundled models and the test graphs."""
     from tinyreport.fsutil import native_output_to
-    from tinyreport.tflm_host import tflm_version
+    from tinyreport.pipeline.tflm_host import tflm_version
 
     sys.path.insert(0, str(ROOT / "tests"))
     import graphs

@@ -8,7 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader
 
 from benchmarks import quality
-from tinyreport.site import fmt_bytes, fmt_int, markdown_environment
+from tinyreport.site.render import fmt_bytes, fmt_int, markdown_environment
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -26,7 +26,7 @@ def _mnist_mlp():
     import keras
     from keras import layers
 
-    # Mirrors tinyreport.train.build_model for the default MLP section.
+    # Mirrors tinyreport.pipeline.train.build_model for the default MLP section.
     return keras.Sequential(
         [
             keras.Input((28, 28), name="image"),
@@ -43,7 +43,7 @@ def _mnist_cnn():
     import keras
     from keras import layers
 
-    # Mirrors tinyreport.train.build_model for the default CNN section.
+    # Mirrors tinyreport.pipeline.train.build_model for the default CNN section.
     return keras.Sequential(
         [
             keras.Input((28, 28), name="image"),
@@ -247,8 +247,8 @@ def built() -> dict[str, Path]:
 
 @cache
 def host_truth(key: str):
-    """TFLM's own arena numbers for one built graph (tinyreport.tflm_host, cached)."""
-    from tinyreport.tflm_host import measure_host_arena
+    """TFLM's own arena numbers for one built graph (tinyreport.pipeline.tflm_host, cached)."""
+    from tinyreport.pipeline.tflm_host import measure_host_arena
 
     return measure_host_arena(built()[key])
 
@@ -257,7 +257,7 @@ def with_model(path: Path, out: Path, edit: Callable) -> Path:
     """Copy a .tflite through the schema's object API, applying `edit(model_t)`."""
     import flatbuffers
 
-    from tinyreport.tflite_reader import schema
+    from tinyreport.analysis.tflite_reader import schema
 
     s = schema()
     model_t = s.ModelT.InitFromObj(s.Model.GetRootAs(path.read_bytes(), 0))

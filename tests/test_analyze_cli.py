@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from graphs import built, host_truth, with_model
 
-from tinyreport.analysis import FORMAT_VERSION, analyze
-from tinyreport.budget import arena_with_margin, verdict
+from tinyreport.analysis.analyze import FORMAT_VERSION, analyze
+from tinyreport.analysis.budget import arena_with_margin, verdict
 
 
 def run(*args):

@@ -89,7 +89,7 @@ def site(server):
 
 
 def _write_device_log(path: Path, model: dict) -> None:
-    from tinyreport.serial.protocol import format_record as rec
+    from tinyreport.device.serial.protocol import format_record as rec
 
     model_id = model["variants"]["tflite_int8"]["sha256"]
     lines = [

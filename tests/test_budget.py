@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tinyreport.boards import board_ids, load_board
-from tinyreport.budget import (
+from tinyreport.analysis.boards import board_ids, load_board
+from tinyreport.analysis.budget import (
     EXCEEDED_ABOVE_PC,
     TIGHT_ABOVE_PC,
     Budget,

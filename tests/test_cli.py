@@ -78,7 +78,7 @@ def test_an_eof_error_inside_a_command_is_not_reported_as_ctrl_c(monkeypatch, ca
     import pytest
 
     from tinyreport import cli
-    from tinyreport.serial import ingest
+    from tinyreport.device.serial import ingest
 
     def fail(*args, **kwargs):
         raise EOFError("a reader ran out of data")

@@ -6,10 +6,10 @@ import sys
 import pytest
 from e2e import TINY_CONFIG
 
-from tinyreport.collect import _load_trained, plan
 from tinyreport.config import load_config
-from tinyreport.data import resolve_source
 from tinyreport.errors import ModelFileError
+from tinyreport.pipeline.collect import _load_trained, plan
+from tinyreport.pipeline.data import resolve_source
 
 CONFIG = TINY_CONFIG
 

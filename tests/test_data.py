@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from tinyreport.config import DatasetConfig
-from tinyreport.data import (
+from tinyreport.errors import DataError
+from tinyreport.pipeline.data import (
     BUNDLED_MNIST,
     MNIST_SHA256,
     file_sha256,
@@ -18,7 +19,6 @@ from tinyreport.data import (
     quantize,
     resolve_source,
 )
-from tinyreport.errors import DataError
 
 
 def test_bundled_copy_is_the_real_mnist():

@@ -87,7 +87,7 @@ def test_host_arena_equals_what_tflite_micro_reports(project):
 
 
 def test_converted_graphs_have_batch_one_and_no_shape_ops(project):
-    from tinyreport.tflite_reader import read_model
+    from tinyreport.analysis.tflite_reader import read_model
 
     expected = {
         "mlp": ("RESHAPE", "FULLY_CONNECTED", "SOFTMAX"),
@@ -116,7 +116,7 @@ def test_site_builds_strict_with_overview_and_model_cards(project):
 WARM = """
 import sys
 from pathlib import Path
-from tinyreport.collect import collect
+from tinyreport.pipeline.collect import collect
 from tinyreport.config import load_config
 print(collect(load_config(Path("tinyreport.toml"))))
 print("tensorflow imported:", "tensorflow" in sys.modules or "keras" in sys.modules)
@@ -183,7 +183,7 @@ def test_results_are_reproducible_from_scratch(project, tmp_path):
 
 
 def _session(model_id: str, run: str = "0badc0de") -> str:
-    from tinyreport.serial.protocol import format_record as rec
+    from tinyreport.device.serial.protocol import format_record as rec
 
     lines = [
         "ESP-ROM:esp32s3-20210327",

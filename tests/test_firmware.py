@@ -20,10 +20,10 @@ from firmware_host.harness import FIRMWARE_MAIN, GENERATED, ROOT, have_gxx, run_
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyreport import firmware
+from tinyreport.analysis.tflite_reader import parse_model, read_model
 from tinyreport.config import load_config, parse_config
-from tinyreport.data import BUNDLED_MNIST, MNIST_SHA256, preprocess, quantize
-from tinyreport.tflite_reader import parse_model, read_model
+from tinyreport.device import firmware
+from tinyreport.pipeline.data import BUNDLED_MNIST, MNIST_SHA256, preprocess, quantize
 
 FIRMWARE = ROOT / "firmware"
 
@@ -479,10 +479,11 @@ def test_component_manifest_and_cmake_files_agree():
 
 
 def test_components_are_pinned_to_the_releases_the_planner_models():
-    """esp-tflite-micro and esp-nn are pinned to exact releases, the ones tinyreport/memory.py's
-    ESP32-S3 profile and its docs were written from: esp-tflite-micro 1.3.8 accepts any esp-nn
-    from 1.1.1 on, and a newer esp-nn asks for more convolution scratch than the planner plans."""
-    from tinyreport import memory
+    """esp-tflite-micro and esp-nn are pinned to exact releases, the ones
+    tinyreport/analysis/arena.py's ESP32-S3 profile and its docs were written from:
+    esp-tflite-micro 1.3.8 accepts any esp-nn from 1.1.1 on, and a newer esp-nn asks for more
+    convolution scratch than the planner plans."""
+    from tinyreport.analysis import arena as memory
 
     manifest = (FIRMWARE_MAIN / "idf_component.yml").read_text()
     pins = dict(re.findall(r'^  espressif/([\w-]+): "==(\d+\.\d+\.\d+)"$', manifest, re.M))
@@ -491,7 +492,7 @@ def test_components_are_pinned_to_the_releases_the_planner_models():
         "esp-nn": memory.ESP_NN_VERSION,
     }, manifest
     sources = {
-        "tinyreport/memory.py": Path(memory.__file__).read_text(),
+        "tinyreport/analysis/arena.py": Path(memory.__file__).read_text(),
         "docs/reference/analysis.md": (ROOT / "docs" / "reference" / "analysis.md").read_text(),
         "docs/firmware.md": (ROOT / "docs" / "firmware.md").read_text(),
     }
@@ -503,7 +504,7 @@ def test_components_are_pinned_to_the_releases_the_planner_models():
         for where, text in sources.items():
             named = set(re.findall(rf"{component} v?(\d+(?:\.\d+)+)", text))
             assert pin in named, f"{where} does not name {component} {pin}"
-            if where == "tinyreport/memory.py":
+            if where == "tinyreport/analysis/arena.py":
                 # The planner names no other release ("esp-tflite-micro 1.3" is the pinned one's).
                 assert all(pin == v or pin.startswith(v + ".") for v in named), named
 

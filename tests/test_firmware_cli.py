@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from e2e import TINY_CONFIG
 
-from tinyreport import firmware
-from tinyreport.collect import plan
 from tinyreport.config import load_config
-from tinyreport.data import MNIST_SHA256, resolve_source
+from tinyreport.device import firmware
+from tinyreport.pipeline.collect import plan
+from tinyreport.pipeline.data import MNIST_SHA256, resolve_source
 
 HAVE_SYSFS = Path("/sys/kernel").is_dir()  # sysfs refuses new files, even to root
 

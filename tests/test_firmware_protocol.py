@@ -1,6 +1,6 @@
 """The firmware's protocol printer (firmware/main/protocol.cc), built and run on the host.
 
-Its lines must be byte for byte what tinyreport.serial.protocol.format_record writes, and
+Its lines must be byte for byte what tinyreport.device.serial.protocol.format_record writes, and
 tinyreport's own parser and ingest must read back exactly the values the C++ code was given.
 """
 
@@ -15,9 +15,9 @@ from firmware_host.harness import build_protocol_harness, have_gxx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tinyreport.serial import protocol
-from tinyreport.serial.ingest import ingest_logs
-from tinyreport.serial.parse import parse_log
+from tinyreport.device.serial import protocol
+from tinyreport.device.serial.ingest import ingest_logs
+from tinyreport.device.serial.parse import parse_log
 
 assert have_gxx(), "g++ is required to build the firmware's protocol printer on the host"
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from firmware_host.harness import FIRMWARE_MAIN, GENERATED, HERE, have_gxx, run_models_harness
 
-from tinyreport.memory import REFERENCE_32, plan_arena
-from tinyreport.serial.ingest import ingest_logs
-from tinyreport.tflite_reader import parse_model
+from tinyreport.analysis.arena import REFERENCE_32, plan_arena
+from tinyreport.analysis.tflite_reader import parse_model
+from tinyreport.device.serial.ingest import ingest_logs
 
 TFLM_DIR = os.environ.get("TINYREPORT_TFLM_DIR", "")
 pytestmark = pytest.mark.skipif(

@@ -49,8 +49,8 @@ def test_committed_results_match_a_fresh_run(full):
 def test_committed_firmware_sources_match_a_regeneration(project, tmp_path):
     """firmware/main/generated/ is what `tinyreport firmware` writes for the default models,
     byte for byte: the embedded .tflite bytes, arena sizes, test vectors and resolvers."""
-    from tinyreport import firmware
     from tinyreport.config import load_config
+    from tinyreport.device import firmware
 
     out = tmp_path / "generated"
     firmware.generate(load_config(project / "tinyreport.toml"), out=out)

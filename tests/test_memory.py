@@ -7,7 +7,7 @@ from graphs import BUILDERS, built, host_truth
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyreport.memory import (
+from tinyreport.analysis.arena import (
     ESP32S3,
     HOST,
     REFERENCE_32,
@@ -16,7 +16,7 @@ from tinyreport.memory import (
     greedy_offsets,
     plan_arena,
 )
-from tinyreport.tflite_reader import read_model
+from tinyreport.analysis.tflite_reader import read_model
 
 KEYS = [f"{name}_{kind}" for name in BUILDERS for kind in ("float", "int8")] + ["mnist_mlp_floatio"]
 
@@ -198,7 +198,7 @@ def test_align_up(n, aligned):
 def test_offline_plan_makes_the_plan_inexact(tmp_path):
     from graphs import with_model
 
-    from tinyreport.tflite_reader import schema
+    from tinyreport.analysis.tflite_reader import schema
 
     def add_offline_plan(m):
         entry = schema().MetadataT()

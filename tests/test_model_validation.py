@@ -15,10 +15,10 @@ import pytest
 from graphs import built
 from test_analyze_cli import assert_one_clear_error, run
 
-from tinyreport.analysis import analyze, render
+from tinyreport.analysis.analyze import analyze, render
+from tinyreport.analysis.arena import ESP32S3, plan_arena
+from tinyreport.analysis.tflite_reader import parse_model, schema
 from tinyreport.errors import ModelFileError
-from tinyreport.memory import ESP32S3, plan_arena
-from tinyreport.tflite_reader import parse_model, schema
 
 
 def build(tensors, operators, inputs, outputs, edit=None) -> bytes:

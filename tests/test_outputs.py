@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from e2e import make_project, results, tinyreport
 
-from tinyreport import collect as collect_mod
 from tinyreport import fsutil
 from tinyreport.config import load_config
+from tinyreport.device.serial.protocol import format_record
 from tinyreport.errors import OutputError
-from tinyreport.serial.protocol import format_record
+from tinyreport.pipeline import collect as collect_mod
 
 SMALL = """\
 [dataset]

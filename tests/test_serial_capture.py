@@ -13,11 +13,11 @@ import pytest
 import serial
 
 from tinyreport.cli import main
+from tinyreport.device.serial import capture as capture_mod
+from tinyreport.device.serial.ingest import ingest_logs
+from tinyreport.device.serial.parse import parse_log
+from tinyreport.device.serial.protocol import format_record
 from tinyreport.errors import OutputError, SerialError
-from tinyreport.serial import capture as capture_mod
-from tinyreport.serial.ingest import ingest_logs
-from tinyreport.serial.parse import parse_log
-from tinyreport.serial.protocol import format_record
 
 CNN = "3f1c0a9e5b7d24c86e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f"
 ROM = (

@@ -3,9 +3,9 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyreport.serial import parse as parse_module
-from tinyreport.serial.parse import parse_log, parse_log_by_line
-from tinyreport.serial.protocol import RECORD_TYPES, crc32, encode_value
+from tinyreport.device.serial import parse as parse_module
+from tinyreport.device.serial.parse import parse_log, parse_log_by_line
+from tinyreport.device.serial.protocol import RECORD_TYPES, crc32, encode_value
 
 HEX64 = "3f1c0a9e5b7d24c86e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f"
 

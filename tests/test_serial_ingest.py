@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from tinyreport.cli import main
+from tinyreport.device.serial.ingest import ingest_logs, latency_stats, percentile
+from tinyreport.device.serial.protocol import format_record
 from tinyreport.errors import LogFormatError
-from tinyreport.serial.ingest import ingest_logs, latency_stats, percentile
-from tinyreport.serial.protocol import format_record
 
 LOGS = Path(__file__).parent / "data" / "logs"
 SESSION = LOGS / "tinyreport_session.log"
@@ -276,7 +276,7 @@ def test_tflm_allocation_failure_messages():
 
 
 def test_known_models_are_named_by_their_path_below_the_folder(tmp_path):
-    from tinyreport.serial.ingest import known_models_from
+    from tinyreport.device.serial.ingest import known_models_from
 
     (tmp_path / "mlp").mkdir()
     (tmp_path / "mlp" / "int8.tflite").write_bytes(b"mlp int8")
@@ -293,7 +293,7 @@ def test_known_models_are_named_by_their_path_below_the_folder(tmp_path):
 
 
 def test_log_paths_lists_logs_in_name_order(tmp_path):
-    from tinyreport.serial.ingest import log_paths
+    from tinyreport.device.serial.ingest import log_paths
 
     (tmp_path / "b").mkdir()
     for name in ("20261123T150102Z-ttyACM0.log", "b/20261122T090000Z-COM5.log", "notes.txt"):
@@ -342,9 +342,9 @@ def test_old_format_lines_inside_a_protocol_run_join_it_without_overriding(tmp_p
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tinyreport.serial.ingest import runs_from_log  # noqa: E402
-from tinyreport.serial.parse import parse_log  # noqa: E402
-from tinyreport.serial.protocol import RECORD_TYPES  # noqa: E402
+from tinyreport.device.serial.ingest import runs_from_log  # noqa: E402
+from tinyreport.device.serial.parse import parse_log  # noqa: E402
+from tinyreport.device.serial.protocol import RECORD_TYPES  # noqa: E402
 
 _VALUES = {
     "int": st.integers(-5, 10**7),

@@ -5,8 +5,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyreport.serial.parse import FMT_TINYREPORT, clean_line, parse_log
-from tinyreport.serial.protocol import format_record
+from tinyreport.device.serial.parse import FMT_TINYREPORT, clean_line, parse_log
+from tinyreport.device.serial.protocol import format_record
 
 LOGS = Path(__file__).parent / "data" / "logs"
 CNN = "3f1c0a9e5b7d24c86e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f"
@@ -273,7 +273,7 @@ def test_lost_records_are_reported():
 
 
 def test_a_future_protocol_version_is_skipped_with_a_reason():
-    from tinyreport.serial.protocol import crc32
+    from tinyreport.device.serial.protocol import crc32
 
     body = "@TR2 boot seq=0 anything=1"
     parsed = parse_log(f"{body} crc={crc32(body):08x}\n".encode())
@@ -399,7 +399,7 @@ def test_keyword_soup_never_raises_and_numbers_come_from_the_text(words):
 
 def test_unknown_record_type_is_skipped_but_its_seq_counts():
     lines = _session("00000001")
-    from tinyreport.serial.protocol import format_record as fmt
+    from tinyreport.device.serial.protocol import format_record as fmt
 
     future = fmt("thermal", {"seq": 3, "celsius": 41})
     after = fmt("warmup", {"seq": 4, "id": CNN, "n": 2})

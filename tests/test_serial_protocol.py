@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tinyreport.serial import protocol
-from tinyreport.serial.parse import parse_log
+from tinyreport.device.serial import protocol
+from tinyreport.device.serial.parse import parse_log
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "reference" / "protocol.md"
@@ -141,7 +141,7 @@ def _close(got, want, path="run"):
 def test_reference_page_ingested_example_is_what_ingest_returns(tmp_path):
     import json
 
-    from tinyreport.serial.ingest import ingest_logs
+    from tinyreport.device.serial.ingest import ingest_logs
 
     text = DOC.read_text()
     example = text.split("## Example session", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]

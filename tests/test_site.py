@@ -6,7 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-from tinyreport import site
+from tinyreport.site import render as site
 
 GOLD = Path(__file__).parent / "gold"
 ACTUAL = Path(__file__).parent / "_actual"
@@ -177,7 +177,7 @@ def test_every_chart_says_where_its_numbers_come_from(fixture_results):
 
 def _device_log(path: Path, model_id: str, sim: int, samples: list[int]) -> Path:
     """A session of the serial protocol for one model, as the firmware prints it."""
-    from tinyreport.serial.protocol import format_record as rec
+    from tinyreport.device.serial.protocol import format_record as rec
 
     lines = [
         rec(
@@ -220,7 +220,7 @@ def _device_log(path: Path, model_id: str, sim: int, samples: list[int]) -> Path
 def _with_runs(results, logs: list[Path]):
     from dataclasses import replace
 
-    from tinyreport.serial.ingest import ingest_logs
+    from tinyreport.device.serial.ingest import ingest_logs
 
     owner = {m.variants[k].sha256: (m, k) for m in results.models for k in site.TFLITE}
     known = {sha: f"{m.name}_{k}" for sha, (m, k) in owner.items()}

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tinyreport import charts, site
-from tinyreport.budget import EXCEEDED_ABOVE_PC, TIGHT_ABOVE_PC, verdict
+from tinyreport.analysis.budget import EXCEEDED_ABOVE_PC, TIGHT_ABOVE_PC, verdict
+from tinyreport.site import charts
+from tinyreport.site import render as site
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ from graphs import built, with_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tinyreport.analysis.tflite_reader import parse_model, read_model
 from tinyreport.errors import ModelFileError
-from tinyreport.tflite_reader import parse_model, read_model
 
 # --- bad input, no TensorFlow needed ---------------------------------------------------------
 

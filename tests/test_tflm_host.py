@@ -3,7 +3,7 @@
 import pytest
 
 from tinyreport.errors import ModelFileError
-from tinyreport.tflm_host import measure_host_arena, parse_allocations
+from tinyreport.pipeline.tflm_host import measure_host_arena, parse_allocations
 
 REPORT = """\
 [RecordingMicroAllocator] Arena allocation total 5456 bytes

@@ -32,8 +32,8 @@ def cli() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Show no progress.")
 def collect(config_path: Path, verbose: bool, quiet: bool) -> None:
     """Train, convert, evaluate and measure the models; write results and pages."""
-    from tinyreport import collect as collect_mod
     from tinyreport.config import load_config
+    from tinyreport.pipeline import collect as collect_mod
     from tinyreport.progress import Progress
 
     config = load_config(config_path)
@@ -71,7 +71,7 @@ def capture(
     quiet: bool,
 ) -> None:
     """Save what a board prints over serial to a raw log file."""
-    from tinyreport.serial import capture as capture_mod
+    from tinyreport.device.serial import capture as capture_mod
 
     path = out or capture_mod.default_log_path(Path("benchmarks/logs"), port)
     echo = None if quiet else (lambda chunk: click.echo(chunk, nl=False, err=True))
@@ -114,7 +114,7 @@ def ingest(
     logs: tuple[Path, ...], model_paths: tuple[Path, ...], as_json: bool, strict: bool
 ) -> None:
     """Read device logs and print the runs they hold, with statistics."""
-    from tinyreport.serial import ingest as ingest_mod
+    from tinyreport.device.serial import ingest as ingest_mod
 
     known = ingest_mod.known_models_from(list(model_paths))
     reports = ingest_mod.ingest_reports(list(logs), known)
@@ -131,12 +131,10 @@ def ingest(
 @click.option("--int8-only", is_flag=True, help="Refuse models that need float kernels.")
 def analyze(model: Path, board: str, as_json: bool, int8_only: bool) -> None:
     """Compute a model's tensor arena and its SRAM/flash budget on a board."""
-    from tinyreport import analysis
+    from tinyreport.analysis.analyze import report
 
     click.echo(
-        analysis.report(
-            model, board, as_json=as_json, int8_only=int8_only, color=sys.stdout.isatty()
-        ),
+        report(model, board, as_json=as_json, int8_only=int8_only, color=sys.stdout.isatty()),
         nl=False,
     )
 
@@ -158,8 +156,8 @@ def analyze(model: Path, board: str, as_json: bool, int8_only: bool) -> None:
 )
 def firmware(config_path: Path, n_vectors: int, out: Path | None) -> None:
     """Write the firmware's generated sources for the models in the results file."""
-    from tinyreport import firmware as firmware_mod
     from tinyreport.config import load_config
+    from tinyreport.device import firmware as firmware_mod
 
     config = load_config(config_path)
     click.echo(firmware_mod.generate(config, n_vectors=n_vectors, out=out))

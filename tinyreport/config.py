@@ -125,7 +125,7 @@ class Config(_Section):
     @field_validator("board")
     @classmethod
     def _known_board(cls, board: str) -> str:
-        from tinyreport.boards import board_ids
+        from tinyreport.analysis.boards import board_ids
 
         if board not in board_ids():
             raise ValueError(f"unknown board; choose one of: {', '.join(board_ids())}")

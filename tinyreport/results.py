@@ -81,7 +81,7 @@ class Variant:
     input: TensorQuant | None = None
     output: TensorQuant | None = None
     tensor_dtypes: list[str] = field(default_factory=list)  # on the inference path
-    analysis: dict[str, Any] | None = None  # tinyreport.analysis document
+    analysis: dict[str, Any] | None = None  # tinyreport.analysis.analyze document
 
     @property
     def accuracy(self) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyreport.tflite_reader import RESOLVER_METHODS
+from tinyreport.analysis.tflite_reader import RESOLVER_METHODS
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent

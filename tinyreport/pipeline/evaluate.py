@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from tinyreport.data import N_CLASSES, quantize
+from tinyreport.pipeline.data import N_CLASSES, quantize
 from tinyreport.results import Evaluation, TensorQuant
 
 BATCH = 1000  # Keras prediction batch

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tinyreport.tflite_reader import Model, Operator
+from tinyreport.analysis.tflite_reader import Model, Operator
 
 ALIGNMENT = 16  # MicroArenaBufferAlignment(): every head buffer is rounded up to this.
 

@@ -194,7 +194,7 @@ def _differences(config, results: dict, source) -> list[str]:
     quantization and the stage code (see collect.plan), so a key that differs means collect
     would build that model anew.
     """
-    from tinyreport.collect import plan
+    from tinyreport.pipeline.collect import plan
 
     found = []
     recorded_board = results.get("board", "xiao-esp32s3")
@@ -250,9 +250,9 @@ def arena_size(
     model whose `arena_used_bytes` equals the computed target confirms it, and the policy then
     drops the margin (only the rounding remains).
     """
-    from tinyreport.analysis import analyze
-    from tinyreport.budget import arena_with_margin
-    from tinyreport.data import file_sha256
+    from tinyreport.analysis.analyze import analyze
+    from tinyreport.analysis.budget import arena_with_margin
+    from tinyreport.pipeline.data import file_sha256
 
     arena = analyze(path, board=board)["arena"]
     target_bytes = arena["target_bytes"]
@@ -337,8 +337,8 @@ def gather(
     `images` are the first K raw uint8 test images and `labels` their digits; `root` is the
     folder the results file's artifact paths are relative to.
     """
-    from tinyreport.data import file_sha256, preprocess, quantize
-    from tinyreport.tflite_reader import read_model
+    from tinyreport.analysis.tflite_reader import read_model
+    from tinyreport.pipeline.data import file_sha256, preprocess, quantize
 
     results = _load_results(results_path)
     board = results.get("board", "xiao-esp32s3")
@@ -696,7 +696,7 @@ def stamp_cmakelists(path: Path, sources_cmake: str) -> bool | None:
 
 def first_test_images(config, n_vectors: int) -> tuple[np.ndarray, np.ndarray, str]:
     """Return the first `n_vectors` raw test images, their labels and the data file's sha256."""
-    from tinyreport.data import load_dataset, resolve_source
+    from tinyreport.pipeline.data import load_dataset, resolve_source
 
     source = resolve_source(config.dataset, config.root)
     data = load_dataset(config.dataset, source)
@@ -711,8 +711,8 @@ def generate(config, n_vectors: int = DEFAULT_VECTORS, out: Path | None = None) 
     Refuses, before the long work, an output folder that cannot be written and a results file
     collected with another configuration (board, models, their settings, dataset).
     """
-    from tinyreport.data import resolve_source
     from tinyreport.fsutil import output_problem, reason
+    from tinyreport.pipeline.data import resolve_source
 
     if not 1 <= n_vectors <= MAX_VECTORS:
         raise FirmwareError(f"--vectors must be between 1 and {MAX_VECTORS}, not {n_vectors}.")

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from tinyreport.serial import protocol
+from tinyreport.device.serial import protocol
 
 # Formats a record can come from.
 FMT_TINYREPORT = "tinyreport"

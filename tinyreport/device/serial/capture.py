@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tinyreport.device.serial import protocol
 from tinyreport.errors import OutputError, SerialError
 from tinyreport.fsutil import output_problem, reason
-from tinyreport.serial import protocol
 
 DEFAULT_BAUD = 115200
 _READ_TIMEOUT_S = 0.05

@@ -1,4 +1,4 @@
-"""Board data: memories, clocks and budget defaults, read from tinyreport/boards/*.toml.
+"""Board data: memories, clocks and budget defaults, read from tinyreport/analysis/boards/*.toml.
 
 Each board file cites a source for every number under `[sources]`; numbers whose source starts
 with "estimate" are shown as estimates.
@@ -39,7 +39,7 @@ class Board:
     name: str
     mcu: str
     kernels: str
-    arena_profile: str  # a tinyreport.memory profile name
+    arena_profile: str  # a tinyreport.analysis.arena profile name
     cpu_mhz: int
     pointer_bytes: int
     sram_bytes: int
@@ -76,19 +76,19 @@ class Board:
 
 def board_ids() -> list[str]:
     """Ids of the bundled boards, sorted."""
-    folder = resources.files("tinyreport") / "boards"
+    folder = resources.files("tinyreport.analysis.boards")
     return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
 @cache
 def load_board(board_id: str) -> Board:
     """Load and check one bundled board file; report every problem at once."""
-    from tinyreport.memory import PROFILES
+    from tinyreport.analysis.arena import PROFILES
 
     known = board_ids()
     if board_id not in known:
         raise ConfigError(f"Unknown board '{board_id}'; choose one of: {', '.join(known)}.")
-    text = (resources.files("tinyreport") / "boards" / f"{board_id}.toml").read_text("utf-8")
+    text = (resources.files("tinyreport.analysis.boards") / f"{board_id}.toml").read_text("utf-8")
     data = tomllib.loads(text)
     budget = data.get("budget", {})
     sources = data.get("sources", {})

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tinyreport.config import CnnConfig, MlpConfig, TrainingConfig
-from tinyreport.data import IMAGE_SHAPE, N_CLASSES
+from tinyreport.pipeline.data import IMAGE_SHAPE, N_CLASSES
 
 EpochCallback = Callable[[int, int, float], None]  # (epoch done, epochs, loss)
 

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from tinyreport.errors import LogFormatError
-from tinyreport.serial.parse import (
+from tinyreport.device.serial.parse import (
     CONFIDENCE_ORDER,
     FMT_TINYREPORT,
     Boot,
@@ -27,6 +26,7 @@ from tinyreport.serial.parse import (
     gc_paused,
     parse_log,
 )
+from tinyreport.errors import LogFormatError
 
 # Layout history of a run dict (bump when a key changes meaning or goes away):
 # 1: first layout.

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from tinyreport import __version__
 from tinyreport.config import Config
-from tinyreport.data import Dataset, DataSource, load_dataset, preprocess, resolve_source
 from tinyreport.errors import ConfigError, ModelFileError, OutputError
 from tinyreport.fsutil import native_output_to, output_problem, publish, reason, write_atomic
+from tinyreport.pipeline.data import Dataset, DataSource, load_dataset, preprocess, resolve_source
 from tinyreport.progress import Progress
 from tinyreport.results import (
     DatasetInfo,
@@ -64,7 +64,7 @@ def _code(*modules: str) -> str:
     """Hash the source of the stage modules, so a change to a stage invalidates its artifacts."""
     digest = hashlib.sha256()
     for name in modules:
-        digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
+        digest.update((Path(__file__).parents[1] / f"{name}.py").read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -76,7 +76,7 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
         train_key = _hash(
             {
                 "tinyreport": __version__,
-                "code": _code("train", "data"),
+                "code": _code("pipeline/train", "pipeline/data"),
                 "tensorflow": _pkg_version("tensorflow"),
                 "model": spec.model_dump(exclude={"epochs"}),
                 "training": {**config.training.model_dump(), "epochs": config.epochs_for(name)},
@@ -87,7 +87,9 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
         result_key = _hash(
             {
                 "train": train_key,
-                "code": _code("convert", "evaluate", "tflm_host", "results"),
+                "code": _code(
+                    "pipeline/convert", "pipeline/evaluate", "pipeline/tflm_host", "results"
+                ),
                 "quantization": config.quantization.model_dump(),
                 "n_test": config.dataset.n_test,
                 "litert": _pkg_version("ai-edge-litert"),
@@ -155,8 +157,8 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
     """Train (or reuse the trained model), convert, evaluate and measure one model."""
     import keras
 
-    from tinyreport import convert, evaluate, train
-    from tinyreport.tflm_host import measure_host_arena
+    from tinyreport.pipeline import convert, evaluate, train
+    from tinyreport.pipeline.tflm_host import measure_host_arena
 
     spec = config.models[p.name]
     x_train, x_test = preprocess(data.x_train), preprocess(data.x_test)
@@ -258,7 +260,7 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
 
 def analyze_variants(config: Config, model: ModelResult) -> ModelResult:
     """Add the memory analysis for the configured board to both TFLite variants."""
-    from tinyreport.analysis import analyze
+    from tinyreport.analysis.analyze import analyze
 
     variants = dict(model.variants)
     for kind in ("tflite_float", "tflite_int8"):
@@ -280,7 +282,7 @@ def attach_device_runs(
     paths = sorted(p for p in logs_dir.glob("*.log") if p.is_file()) if logs_dir.is_dir() else []
     if not paths:
         return models, []
-    from tinyreport.serial.ingest import gave_nothing, ingest_reports
+    from tinyreport.device.serial.ingest import gave_nothing, ingest_reports
 
     owner = {
         m.variants[kind].sha256: (m.name, kind)
@@ -324,7 +326,7 @@ def attach_device_runs(
 
 def check_outputs(config: Config) -> None:
     """Refuse output paths that cannot be written, all of them at once, before any long work."""
-    from tinyreport.site import PLOTLY_ASSET
+    from tinyreport.site.render import PLOTLY_ASSET
 
     root = config.root.resolve()
     out = config.output
@@ -359,7 +361,7 @@ def collect(
     Results, pages and assets are published together at the end: an error or Ctrl-C before
     then leaves the previous set as it was. `warn` hears about logs that hold no record.
     """
-    from tinyreport import site
+    from tinyreport.site import render as site
 
     progress = progress or Progress()
     check_outputs(config)

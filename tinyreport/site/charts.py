@@ -6,7 +6,7 @@ its numbers. The page shows it under the chart; Plotly never sees it.
 
 from __future__ import annotations
 
-from tinyreport.budget import EXCEEDED_ABOVE_PC, TIGHT_ABOVE_PC, VERDICTS
+from tinyreport.analysis.budget import EXCEEDED_ABOVE_PC, TIGHT_ABOVE_PC, VERDICTS
 from tinyreport.results import VARIANT_TITLES, VARIANTS, ModelResult, Results
 
 KB = 1024
@@ -188,7 +188,7 @@ def budget(rows: list[dict], title: str, limit_label: str, provenance: list[str]
     """A stacked bar per model of its budget components, with each model's limit as a marker.
 
     `rows`: one per bar, `{"label", "items": [{"what", "bytes"}], "limit_bytes", "verdict"}`
-    (the page data from `tinyreport.site`).
+    (the page data from `tinyreport.site.render`).
     """
     labels = [r["label"] for r in rows]
     order: list[str] = []
@@ -303,9 +303,9 @@ def feasibility_map(
 ) -> dict:
     """Heatmap of the SRAM verdict per model and board, with the share of usable SRAM in each cell.
 
-    `cells`: `{"model", "board", "pc_sram", "verdict", "lower_bound"}`, from `tinyreport.site`.
-    The colour is the cell's verdict, so it follows the verdict thresholds of tinyreport.budget
-    exactly; the colour bar names those thresholds.
+    `cells`: `{"model", "board", "pc_sram", "verdict", "lower_bound"}`, from
+    `tinyreport.site.render`. The colour is the cell's verdict, so it follows the verdict
+    thresholds of tinyreport.analysis.budget exactly; the colour bar names those thresholds.
     """
     z, text, hover = [], [], []
     for model in models:

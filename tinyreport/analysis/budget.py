@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tinyreport.boards import Board
+from tinyreport.analysis.boards import Board
 
 MARGIN_FRACTION = 0.10
 MARGIN_MIN_BYTES = 1024

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tinyreport.boards import Board, load_board
-from tinyreport.budget import arena_with_margin, flash_budget, sram_budget
+from tinyreport.analysis.arena import HOST, PROFILES, ArenaPlan, HeadBuffer, plan_arena
+from tinyreport.analysis.boards import Board, load_board
+from tinyreport.analysis.budget import arena_with_margin, flash_budget, sram_budget
+from tinyreport.analysis.tflite_reader import Model, read_model
 from tinyreport.errors import ModelFileError
-from tinyreport.memory import HOST, PROFILES, ArenaPlan, HeadBuffer, plan_arena
 from tinyreport.results import COMPUTED, ESTIMATED
-from tinyreport.tflite_reader import Model, read_model
 
 # Version of the document analyze() returns (bump on an incompatible change and say what changed;
 # added fields keep the version).
@@ -88,7 +88,7 @@ def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) ->
 
 def _all_boards(model: Model) -> dict:
     """Arena and budgets on every bundled board, for comparison pages."""
-    from tinyreport.boards import board_ids
+    from tinyreport.analysis.boards import board_ids
 
     plans: dict[str, ArenaPlan] = {}
     inputs = sum(model.tensors[i].n_bytes for i in model.inputs)
