@@ -476,3 +476,39 @@ def test_a_failing_write_keeps_what_was_saved(board_factory, tmp_path, monkeypat
     with pytest.raises(OutputError, match=r"\(no space left on the device\); the capture stopped"):
         capture_mod.capture(board.port, out, until_done=True, seconds=5)
     assert sent.startswith(out.read_bytes()) and out.read_bytes()
+
+
+# --- a port name that is not a serial port: one sentence, not pyserial's errno tuple ---------
+
+
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [
+        (lambda p: p.write_text("not a port\n"), "a regular file"),
+        (lambda p: p.mkdir(), "a folder"),
+    ],
+)
+def test_cli_capture_on_a_file_or_folder_says_it_is_not_a_port(
+    make, what, tmp_path, monkeypatch, capsys
+):
+    port = tmp_path / "ttyUSB_not"
+    make(port)
+    out = tmp_path / "c.log"
+    code = _run_cli(monkeypatch, "--port", str(port), "--out", str(out), "--seconds", "1")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(
+        f"tinyreport: error: {port} is {what}; give the board's serial port, e.g. /dev/ttyACM0"
+    )
+    assert "Errno" not in err and "(25, " not in err and "Traceback" not in err
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_capture_on_a_device_that_is_not_a_tty_says_so(tmp_path):
+    out = tmp_path / "n.log"
+    with pytest.raises(SerialError) as exc:
+        capture_mod.capture(os.devnull, out, seconds=1)
+    assert str(exc.value).startswith(f"{os.devnull} is a device but not a serial port; give")
+    assert "Inappropriate ioctl" not in str(exc.value)
+    assert not out.exists()

@@ -8,6 +8,7 @@ only thing read from them is whether the end-of-run record has arrived. Parsing 
 from __future__ import annotations
 
 import errno
+import os
 import re
 import time
 from collections.abc import Callable
@@ -62,6 +63,7 @@ def open_port(port: str, baud: int):
     """
     import serial
 
+    _check_port_path(port)
     ser = serial.Serial()
     ser.port = port
     try:
@@ -99,7 +101,43 @@ def open_port(port: str, baud: int):
             raise SerialError(
                 f"Serial port {port} is busy; close the serial monitor or program that holds it."
             ) from None
-        raise SerialError(f"Cannot open serial port {port}: {text}.") from None
+        if code == errno.ENOTTY or "Inappropriate ioctl" in text:
+            raise SerialError(
+                _NOT_A_PORT.format(port=port, what="a device but not a serial port", ports="")
+            ) from None
+        cause = _os_error(exc)
+        why = reason(cause) if cause is not None else "the device refused"
+        raise SerialError(f"Cannot open serial port {port}: {why}.") from None
+
+
+_NOT_A_PORT = (
+    "{port} is {what}; give the board's serial port, e.g. /dev/ttyACM0 (Linux), "
+    "/dev/cu.usbmodem101 (macOS) or COM5 (Windows)." + "{ports}"
+)
+
+
+def _check_port_path(port: str) -> None:
+    """Refuse a port name that is an existing folder or regular file, before pyserial tries it."""
+    path = Path(port)
+    try:
+        if path.is_dir():
+            what = "a folder"
+        elif path.is_file():
+            what = "a regular file"
+        else:
+            return
+    except OSError:  # a name the file system cannot even look at: pyserial will say
+        return
+    raise SerialError(_NOT_A_PORT.format(port=port, what=what, ports=_available_ports()))
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """Return the OSError behind a pyserial error, when there is one with an errno."""
+    for cause in (exc, exc.__cause__, exc.__context__):
+        if isinstance(cause, OSError) and cause.errno is not None:
+            return cause
+    code = getattr(exc, "errno", None)
+    return OSError(code, os.strerror(code)) if isinstance(code, int) else None
 
 
 def _create_log(out: Path):
