@@ -292,6 +292,45 @@ def test_known_models_are_named_by_their_path_below_the_folder(tmp_path):
         known_models_from([tmp_path / "empty"])
 
 
+def test_a_folder_named_like_a_model_is_searched_not_read(tmp_path, monkeypatch, capsys):
+    from tinyreport.device.serial.ingest import known_models_from
+
+    (tmp_path / "old.tflite").mkdir()  # e.g. an unpacked archive
+    (tmp_path / "old.tflite" / "int8.tflite").write_bytes(b"inner")
+    (tmp_path / "cnn.tflite").write_bytes(b"cnn")
+    inner, cnn = hashlib.sha256(b"inner").hexdigest(), hashlib.sha256(b"cnn").hexdigest()
+    assert known_models_from([tmp_path]) == {inner: "old.tflite_int8", cnn: "cnn"}
+    log = tmp_path / "s.log"
+    model = {"seq": 0, "id": cnn, "name": "cnn", "arena_given_bytes": 100}
+    log.write_text(format_record("model", model) + "\n")
+    monkeypatch.setattr(sys, "argv", ["tinyreport", "ingest", str(log), "--models", str(tmp_path)])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 0, capsys.readouterr().err
+
+
+def test_a_model_file_too_big_for_a_flatbuffer_is_refused_by_its_size(tmp_path, monkeypatch):
+    from tinyreport.device.serial.ingest import known_models_from
+
+    huge = tmp_path / "huge.tflite"
+    with huge.open("wb") as f:
+        f.truncate(2**31)  # sparse: takes no disk space
+    (tmp_path / "small.tflite").write_bytes(b"small")
+
+    def no_whole_reads(self):
+        raise AssertionError(f"{self} read whole")
+
+    monkeypatch.setattr(Path, "read_bytes", no_whole_reads)
+    with pytest.raises(LogFormatError) as exc:
+        known_models_from([tmp_path])
+    assert str(exc.value) == (
+        f"{huge} is 2,147,483,648 bytes, more than a TFLite model can be (2 GiB); it is not a "
+        "model, so --models cannot take it."
+    )
+    small = tmp_path / "small.tflite"
+    assert known_models_from([small]) == {hashlib.sha256(b"small").hexdigest(): "small"}
+
+
 def test_log_paths_lists_logs_in_name_order(tmp_path):
     from tinyreport.device.serial.ingest import log_paths
 

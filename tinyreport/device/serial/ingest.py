@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import operator
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -27,6 +28,7 @@ from tinyreport.device.serial.parse import (
     parse_log,
 )
 from tinyreport.errors import LogFormatError
+from tinyreport.fsutil import reason
 
 # Layout history of a run dict (bump when a key changes meaning or goes away):
 # 1: first layout.
@@ -475,26 +477,39 @@ def ingest_logs(paths: list[Path], known_models: dict[str, str]) -> list[dict]:
     return [run for report in ingest_reports(paths, known_models) for run in report.runs]
 
 
+# A flatbuffer's offsets are signed 32-bit: no .tflite file is bigger (TFLM could not load it).
+MAX_MODEL_BYTES = 2**31 - 1
+
+
 def known_models_from(paths: list[Path]) -> dict[str, str]:
     """Map the sha256 of every .tflite file given, or under a folder given, to a name.
 
     A file given itself is named by its stem; a file found under a folder by its path below
     it, with ``_`` for ``/`` (``artifacts/mlp/int8.tflite`` under ``artifacts`` is ``mlp_int8``).
+    Folders whose names end in ``.tflite`` are searched like any folder, not read. Files are
+    hashed a block at a time; one bigger than a flatbuffer can be is refused by its size.
     """
     import hashlib
 
     known: dict[str, str] = {}
     for path in paths:
         if path.is_dir():
-            files = sorted(path.rglob("*.tflite"))
+            files = sorted(f for f in path.rglob("*.tflite") if not f.is_dir())
             names = ["_".join(f.relative_to(path).with_suffix("").parts) for f in files]
         else:
             files, names = [path], [path.stem]
         for file, name in zip(files, names, strict=True):
             try:
-                digest = hashlib.sha256(file.read_bytes()).hexdigest()
+                with open(file, "rb") as f:
+                    size = os.fstat(f.fileno()).st_size
+                    if size > MAX_MODEL_BYTES:
+                        raise LogFormatError(
+                            f"{file} is {size:,} bytes, more than a TFLite model can be (2 GiB); "
+                            f"it is not a model, so --models cannot take it."
+                        )
+                    digest = hashlib.file_digest(f, "sha256").hexdigest()
             except OSError as exc:
-                raise LogFormatError(f"Cannot read model file {file}: {exc.strerror}.") from None
+                raise LogFormatError(f"Cannot read model file {file}: {reason(exc)}.") from None
             known[digest] = name
     if paths and not known:
         raise LogFormatError(
