@@ -24,6 +24,21 @@ from tflite_micro import runtime
 runtime.Interpreter.from_file(sys.argv[1], arena_size=int(sys.argv[2])).print_allocations()
 """
 
+# One child process for many models: each model's report is framed by marker lines on fd 2, and
+# a model TFLM refuses prints its reason instead of a report.
+_BATCH_CHILD = """
+import os, sys
+from tflite_micro import runtime
+for i, path in enumerate(sys.argv[2:]):
+    os.write(2, f"\\n@@@ begin {i}\\n".encode())
+    try:
+        runtime.Interpreter.from_file(path, arena_size=int(sys.argv[1])).print_allocations()
+    except Exception as exc:
+        os.write(2, f"\\n@@@ refused {i} {type(exc).__name__}: {exc}\\n".encode())
+    os.write(2, f"\\n@@@ end {i}\\n".encode())
+"""
+_FRAME = re.compile(r"^@@@ begin (\d+)$(.*?)^@@@ end \1$", re.M | re.S)
+
 _TOTAL = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
 _RECORD = re.compile(
     r"'(?P<name>[^']+)' used (?P<used>\d+) bytes with alignment overhead "
@@ -73,6 +88,40 @@ def measure_host_arena(path: Path, arena_size: int = ARENA_SIZE) -> HostArena:
         detail = _last_line(proc.stderr) or f"exit code {proc.returncode}"
         raise ModelFileError(f"TFLM could not load {path}: {detail}") from None
     return HostArena(total, head, tail, records, platform.machine(), tflm_version())
+
+
+def measure_host_arenas(
+    paths: list[Path], arena_size: int = ARENA_SIZE
+) -> list[HostArena | ModelFileError]:
+    """Measure many models in one child process (one import of the wheel); per model, the
+    arena or the error TFLM gave. A model that takes the child down is measured on its own."""
+    paths = [Path(p) for p in paths]
+    proc = subprocess.run(
+        [sys.executable, "-c", _BATCH_CHILD, str(arena_size), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    frames = {int(m[1]): m[2] for m in _FRAME.finditer(proc.stderr)}
+    results: list[HostArena | ModelFileError] = []
+    for i, path in enumerate(paths):
+        text = frames.get(i)
+        if text is None:  # the child died on this model or before it
+            try:
+                results.append(measure_host_arena(path, arena_size))
+            except ModelFileError as exc:
+                results.append(exc)
+            continue
+        try:
+            total, head, tail, records = parse_allocations(text)
+        except ValueError:
+            refused = [line for line in text.splitlines() if line.startswith("@@@ refused")]
+            reasons = [line for line in text.splitlines() if line.strip() and "@@@" not in line]
+            detail = "; ".join(reasons[-2:]) or (refused[0] if refused else "no report")
+            results.append(ModelFileError(f"TFLM could not load {path}: {detail}"))
+            continue
+        results.append(HostArena(total, head, tail, records, platform.machine(), tflm_version()))
+    return results
 
 
 def _last_line(text: str) -> str:
