@@ -11,6 +11,7 @@ from pathlib import Path
 from tinyreport.analysis.arena import HOST, PROFILES, ArenaPlan, HeadBuffer, plan_arena
 from tinyreport.analysis.boards import Board, load_board
 from tinyreport.analysis.budget import arena_with_margin, flash_budget, sram_budget
+from tinyreport.analysis.latency import predict as predict_latency
 from tinyreport.analysis.tflite_reader import Model, read_model
 from tinyreport.errors import ModelFileError
 from tinyreport.results import COMPUTED, ESTIMATED
@@ -19,7 +20,8 @@ from tinyreport.results import COMPUTED, ESTIMATED
 # added fields keep the version).
 # 1: first version. Added since: `arena.host.scratch` and `arena.target.scratch` (each kernel
 #    scratch buffer), `scratch_bytes` per `timeline` entry and in `peak_op`, `provenance` per
-#    entry of `boards`.
+#    entry of `boards`; `latency` (top level and per entry of `boards`: the predicted latency, or
+#    null for a board without a latency model) and `predicted_us` per entry of `ops`.
 FORMAT_VERSION = 1
 
 HOST_SOURCE = (
@@ -53,6 +55,8 @@ def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) ->
     )
     flash = flash_budget(board_data, model.file_bytes, model.op_types)
     peak = target.peak_op
+    latency = predict_latency(model, board_data)
+    predicted = {o["index"]: o["predicted_us"] for o in (latency or {}).get("ops", [])}
     return {
         "format": FORMAT_VERSION,
         "model": _model_dict(model, x, y),
@@ -80,8 +84,9 @@ def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) ->
         },
         "peak_op": peak.to_dict() if peak else None,
         "timeline": [m.to_dict() for m in target.timeline],
-        "ops": [_op_dict(model, op, target) for op in model.operators],
+        "ops": [_op_dict(model, op, target, predicted.get(op.index)) for op in model.operators],
         "budget": {"sram": sram.to_dict(), "flash": flash.to_dict()},
+        "latency": latency,
         "boards": _all_boards(model),
     }
 
@@ -110,8 +115,16 @@ def _all_boards(model: Model) -> dict:
                 ).to_dict(),
                 "flash": flash_budget(b, model.file_bytes, model.op_types).to_dict(),
             },
+            "latency": _latency_summary(predict_latency(model, b)),
         }
     return boards
+
+
+def _latency_summary(latency: dict | None) -> dict | None:
+    """A board's predicted latency without the per-operator list (kept for the chosen board)."""
+    if latency is None:
+        return None
+    return {k: v for k, v in latency.items() if k != "ops"}
 
 
 def _board_arena(board: Board, plan: ArenaPlan) -> dict:
@@ -190,7 +203,7 @@ def _rules_of_thumb(model: Model, arena: int) -> list[dict]:
     ]
 
 
-def _op_dict(model: Model, op, plan: ArenaPlan) -> dict:
+def _op_dict(model: Model, op, plan: ArenaPlan, predicted_us: float | None) -> dict:
     memory = plan.timeline[op.index]
     return {
         "index": op.index,
@@ -200,11 +213,25 @@ def _op_dict(model: Model, op, plan: ArenaPlan) -> dict:
         "param_bytes": op.param_bytes,
         "n_macs": op.n_macs,
         "live_bytes": memory.live_bytes,
+        "predicted_us": predicted_us,
     }
 
 
 def _kib(n: int) -> str:
     return f"{n:,} B ({n / 1024:.1f} KiB)"
+
+
+def latency_text(latency: dict | None) -> str:
+    """One line on the predicted latency, with its range, provenance and model version."""
+    if latency is None:
+        return "no latency model for this board (no public timing to calibrate one on)"
+    if latency["predicted_us"] is None:
+        return latency["label"]
+    return (
+        f"{latency['predicted_us'] / 1000:,.2f} ms per inference "
+        f"(range {latency['low_us'] / 1000:,.2f}–{latency['high_us'] / 1000:,.2f} ms, "
+        f"{latency['inferences_per_second']:,.1f} inferences/s), {latency['label']}"
+    )
 
 
 def render(doc: dict, console=None) -> None:
@@ -219,6 +246,7 @@ def render(doc: dict, console=None) -> None:
         f"{model['file_bytes']:,} bytes, {model['n_macs']:,} MACs, "
         f"{'int8' if model['int8'] else 'float'} -> {doc['board']['name']}"
     )
+    console.print(f"Latency: {latency_text(doc['latency'])}")
     table = Table(title="Tensor arena")
     for column in ("", "head", "tail", "total", "provenance"):
         table.add_column(column, justify="right" if column in ("head", "tail", "total") else None)
@@ -242,10 +270,9 @@ def render(doc: dict, console=None) -> None:
             f"({', '.join(peak['live'][:4])}{'…' if len(peak['live']) > 4 else ''})"
         )
     ops = Table(title="Operators")
-    for column in ("#", "op", "output", "dtype", "params", "MACs", "live"):
-        ops.add_column(
-            column, justify="right" if column in ("#", "params", "MACs", "live") else None
-        )
+    numeric = ("#", "params", "MACs", "live", "predicted µs")
+    for column in ("#", "op", "output", "dtype", "params", "MACs", "live", "predicted µs"):
+        ops.add_column(column, justify="right" if column in numeric else None)
     for op in doc["ops"]:
         out = op["outputs"][0] if op["outputs"] else {"shape": [], "dtype": ""}
         ops.add_row(
@@ -256,6 +283,7 @@ def render(doc: dict, console=None) -> None:
             f"{op['param_bytes']:,}",
             f"{op['n_macs']:,}",
             f"{op['live_bytes']:,}",
+            "—" if op["predicted_us"] is None else f"{op['predicted_us']:,.1f}",
         )
     console.print(ops)
     for memory in ("sram", "flash"):

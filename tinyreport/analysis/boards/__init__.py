@@ -56,6 +56,9 @@ class Board:
     # False when the board's kernels (CMSIS-NN, generic ESP-NN) request scratch buffers that its
     # arena profile does not plan: the computed arena is then a lower bound.
     kernel_scratch_modelled: bool = True
+    # The kernel library whose latency coefficients predict this board's operators
+    # (tinyreport/analysis/latency_coefficients.json); "" when no public data calibrates one.
+    latency_library: str = ""
 
     def source(self, key: str) -> str:
         """Where the number under `key` comes from ("" when not given)."""
@@ -69,6 +72,7 @@ class Board:
         """Return a JSON-ready dict."""
         data = {k: getattr(self, k) for k in ("id", "name", "mcu", "kernels", "arena_profile")}
         data["kernel_scratch_modelled"] = self.kernel_scratch_modelled
+        data["latency_library"] = self.latency_library
         data.update({k: getattr(self, k) for k in _TOP_INTS + _BUDGET_INTS})
         data["sources"] = dict(self.sources)
         return data
@@ -105,6 +109,9 @@ def load_board(board_id: str) -> Board:
             problems.append(f"'{key}' has no source under [sources]")
     if not isinstance(data.get("kernel_scratch_modelled", True), bool):
         problems.append("'kernel_scratch_modelled' must be true or false")
+    latency = data.get("latency_library", "")
+    if not isinstance(latency, str) or (latency and latency not in _latency_libraries()):
+        problems.append(f"'latency_library' must be one of {', '.join(_latency_libraries())}")
     if data.get("arena_profile") not in PROFILES:
         problems.append(f"'arena_profile' must be one of {', '.join(PROFILES)}")
     if problems:
@@ -119,4 +126,11 @@ def load_board(board_id: str) -> Board:
         **{k: budget[k] for k in _BUDGET_INTS},
         sources=tuple(sorted((str(k), str(v)) for k, v in sources.items())),
         kernel_scratch_modelled=data.get("kernel_scratch_modelled", True),
+        latency_library=data.get("latency_library", ""),
     )
+
+
+def _latency_libraries() -> list[str]:
+    from tinyreport.analysis.latency import coefficients
+
+    return sorted(coefficients()["libraries"])
