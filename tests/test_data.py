@@ -60,7 +60,9 @@ def test_user_npz_with_wrong_layout(tmp_path):
     path = tmp_path / "bad.npz"
     _write_npz(path, x_train=np.zeros((200, 32, 32), dtype=np.uint8))
     cfg = DatasetConfig(source="npz", path="bad.npz", n_train=100, n_test=100)
-    with pytest.raises(DataError, match=r"x_train must be uint8 images of shape \(N, 28, 28\)"):
+    with pytest.raises(
+        DataError, match=r"x_train and x_test must hold samples of one shape, got \(32, 32\) and"
+    ):
         load_dataset(cfg, resolve_source(cfg, tmp_path))
 
 
@@ -126,38 +128,38 @@ BAD_FILES = {
     ),
     "zero rows": (
         _npz_bytes(x_train=np.zeros((0, 28, 28), np.uint8), y_train=np.zeros(0, np.uint8)),
-        "{path}: x_train holds no images; it needs at least one",
+        "{path}: x_train holds no samples; it needs at least one",
     ),
     "float labels": (
         _npz_bytes(y_train=np.arange(200) % 10 + 0.5),
-        "{path}: y_train must hold integer labels 0-9, got floating-point numbers (float64); "
-        "convert them with .astype(np.uint8)",
+        "{path}: y_train must hold integer class labels, got floating-point numbers (float64); "
+        "convert them with .astype(np.int64)",
     ),
     "string labels": (
         _npz_bytes(y_test=np.array([str(i % 10) for i in range(200)])),
-        "{path}: y_test must hold integer labels 0-9, got text (<U1); "
-        "convert them with .astype(np.uint8)",
+        "{path}: y_test must hold integer class labels, got text (<U1); "
+        "convert them with .astype(np.int64)",
     ),
     "boolean labels": (
         _npz_bytes(y_test=np.ones(200, bool)),
-        "{path}: y_test must hold integer labels 0-9, got booleans (bool); "
-        "convert them with .astype(np.uint8)",
+        "{path}: y_test must hold integer class labels, got booleans (bool); "
+        "convert them with .astype(np.int64)",
     ),
     "labels out of range": (
         _npz_bytes(y_train=np.arange(200) % 12 - 1),
-        "{path}: y_train must hold labels 0-9, got -1 to 10",
+        "{path}: y_train must hold labels from 0 up, got -1",
     ),
     "one label per row": (
         _npz_bytes(y_train=np.zeros((200, 1), np.uint8)),
-        "{path}: y_train must hold one label per image, shape (200,), got (200, 1)",
+        "{path}: y_train must hold one label per sample, shape (200,), got (200, 1)",
     ),
     "flat images": (
         _npz_bytes(x_test=np.zeros((200, 784), np.uint8)),
-        "{path}: x_test must be uint8 images of shape (N, 28, 28), got uint8 (200, 784)",
+        "{path}: x_train and x_test must hold samples of one shape, got (28, 28) and (784,)",
     ),
     "too few images": (
         _npz_bytes(x_test=np.zeros((50, 28, 28), np.uint8), y_test=np.zeros(50, np.uint8)),
-        "{path} has 200 training and 50 test images, "
+        "{path} has 200 training and 50 test samples, "
         "fewer than dataset.n_train = 100 / dataset.n_test = 100 ask for",
     ),
 }

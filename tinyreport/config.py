@@ -27,15 +27,22 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10")
+
+
 class DatasetConfig(_Section):
-    """Where the MNIST data comes from and how much of it is used."""
+    """Where the data comes from, how much of it is used and what its classes are called."""
 
     source: Literal["bundled", "keras", "npz"] = Field(
         "bundled",
-        description="`bundled`: the copy shipped inside tinyreport (checked by sha256); "
-        "`keras`: the Keras cache `~/.keras/datasets/mnist.npz`, downloaded if absent; "
-        "`npz`: a file of your own with the same layout "
-        "(`x_train`, `y_train`, `x_test`, `y_test`).",
+        description="`bundled`: the MNIST copy shipped inside tinyreport (checked by sha256); "
+        "`keras`: a Keras data set (`name`) from the Keras cache, downloaded if absent; "
+        "`npz`: a file of your own with `x_train`, `y_train`, `x_test`, `y_test` "
+        "(inputs of any shape: images HxW or HxWxC, 1-D windows, features; uint8 is scaled "
+        "to [0, 1], float32 is used as stored; labels are integers 0 to classes - 1).",
+    )
+    name: Literal["mnist", "fashion_mnist", "cifar10"] = Field(
+        "mnist", description='The Keras data set when `source = "keras"`.'
     )
     path: str | None = Field(None, description='Path of the `.npz` file when `source = "npz"`.')
     sha256: str | None = Field(
@@ -43,8 +50,19 @@ class DatasetConfig(_Section):
         pattern=r"^[0-9a-f]{64}$",
         description="Expected sha256 of a user `.npz`; checked on load when given.",
     )
-    n_train: int = Field(60000, ge=100, le=60000, description="Training images used (first N).")
-    n_test: int = Field(10000, ge=100, le=10000, description="Test images used (first N).")
+    labels: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None,
+        min_length=2,
+        max_length=1000,
+        description="Class names in label order (label 0 first), shown on every page; "
+        "default: the data set's own names for Keras data sets, else the label numbers.",
+    )
+    n_train: int | None = Field(
+        None, ge=1, description="Training samples used (the first N); default: all of them."
+    )
+    n_test: int | None = Field(
+        None, ge=1, description="Test samples used (the first N); default: all of them."
+    )
 
     @model_validator(mode="after")
     def _path_matches_source(self) -> DatasetConfig:
@@ -52,6 +70,10 @@ class DatasetConfig(_Section):
             raise ValueError('`path` is required when source = "npz"')
         if self.source != "npz" and self.path:
             raise ValueError('`path` is only used when source = "npz"')
+        if self.source != "keras" and "name" in self.model_fields_set:
+            raise ValueError('`name` is only used when source = "keras"')
+        if self.labels is not None and len(set(self.labels)) != len(self.labels):
+            raise ValueError("`labels` must not repeat a name")
         return self
 
 
@@ -81,7 +103,7 @@ class QuantizationConfig(_Section):
 
 
 class MlpConfig(_Section):
-    """Flatten -> Dense ReLU layers -> Dense 10 softmax."""
+    """Flatten -> Dense ReLU layers -> Dense softmax over the classes."""
 
     kind: Literal["mlp"]
     hidden: list[Annotated[int, Field(ge=1, le=4096)]] = Field([128, 64], min_length=1)
@@ -89,15 +111,66 @@ class MlpConfig(_Section):
 
 
 class CnnConfig(_Section):
-    """(Conv 3x3 ReLU -> MaxPool 2x2) per filter count -> Flatten -> Dense ReLU -> Dense 10."""
+    """(Conv 3x3 ReLU -> MaxPool 2x2) per filter count -> Flatten -> Dense ReLU -> Dense softmax.
+
+    Images (HxW or HxWxC) get 2-D convolutions; 1-D inputs (L or LxC) get 1-D ones (kernel 3,
+    pool 2)."""
 
     kind: Literal["cnn"]
     filters: list[Annotated[int, Field(ge=1, le=256)]] = Field([8, 16], min_length=1, max_length=3)
     dense: int = Field(32, ge=1, le=4096)
+    conv: Literal["auto", "1d", "2d"] = Field(
+        "auto",
+        description="`auto`: 1-D convolutions for L or LxC windows (fewer than 6 columns), "
+        "2-D for HxW or HxWxC images.",
+    )
     epochs: int | None = Field(None, ge=1, le=200, description="Overrides training.epochs.")
 
 
-ModelConfig = Annotated[MlpConfig | CnnConfig, Field(discriminator="kind")]
+class KerasConfig(_Section):
+    """A Keras model of your own: a trained `.keras` file used as is, or a builder to train."""
+
+    kind: Literal["keras"]
+    path: str | None = Field(
+        None, description="A trained `.keras` file (relative to the config); never retrained."
+    )
+    builder: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="`module:function` imported from the project folder; "
+        "`function(input_shape=..., num_classes=...)` returns a `keras.Model`, which tinyreport "
+        "compiles and trains with [training].",
+    )
+    epochs: int | None = Field(None, ge=1, le=200, description="Overrides training.epochs.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> KerasConfig:
+        if (self.path is None) == (self.builder is None):
+            raise ValueError("give exactly one of `path` (a trained .keras) or `builder`")
+        if self.path is not None and not self.path.endswith(".keras"):
+            raise ValueError("`path` must name a .keras file")
+        if self.path is not None and self.epochs is not None:
+            raise ValueError("`epochs` is only used with `builder`: a .keras file is not trained")
+        return self
+
+
+class TfliteConfig(_Section):
+    """A `.tflite` file from any converter, reported as what it is (float or int8)."""
+
+    kind: Literal["tflite"]
+    path: str = Field(description="The `.tflite` file (relative to the config).")
+
+    @field_validator("path")
+    @classmethod
+    def _suffix(cls, path: str) -> str:
+        if not path.endswith(".tflite"):
+            raise ValueError("`path` must name a .tflite file")
+        return path
+
+
+ModelConfig = Annotated[
+    MlpConfig | CnnConfig | KerasConfig | TfliteConfig, Field(discriminator="kind")
+]
 
 
 class OutputConfig(_Section):
@@ -136,13 +209,13 @@ class Config(_Section):
         return (self.root / relative).resolve()
 
     def epochs_for(self, name: str) -> int:
-        """Return the epochs used for model `name`."""
-        return self.models[name].epochs or self.training.epochs
+        """Return the epochs used for model `name` (only meaningful for models it trains)."""
+        return getattr(self.models[name], "epochs", None) or self.training.epochs
 
 
 def _key(loc: tuple) -> str:
     parts = list(loc)
-    if len(parts) > 2 and parts[0] == "models" and parts[2] in ("mlp", "cnn"):
+    if len(parts) > 2 and parts[0] == "models" and parts[2] in ("mlp", "cnn", "keras", "tflite"):
         del parts[2]  # pydantic's discriminator tag, not a key the user wrote
     return ".".join(str(p) for p in parts)
 
@@ -229,6 +302,8 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("[output]", OutputConfig),
     ('[models.NAME] with kind = "mlp"', MlpConfig),
     ('[models.NAME] with kind = "cnn"', CnnConfig),
+    ('[models.NAME] with kind = "keras"', KerasConfig),
+    ('[models.NAME] with kind = "tflite"', TfliteConfig),
 ]
 
 

@@ -76,7 +76,8 @@ class Variant:
     path: str  # artifact path relative to the results file's project root
     size_bytes: int
     sha256: str | None  # TFLite only: the model id that device logs refer to
-    evaluation: Evaluation
+    evaluation: Evaluation | None  # None when the model's input or output does not fit the data
+    not_evaluated: str | None = None  # why there is no evaluation
     arena: HostArena | None = None
     input: TensorQuant | None = None
     output: TensorQuant | None = None
@@ -84,8 +85,8 @@ class Variant:
     analysis: dict[str, Any] | None = None  # tinyreport.analysis.analyze document
 
     @property
-    def accuracy(self) -> float:
-        return self.evaluation.accuracy
+    def accuracy(self) -> float | None:
+        return None if self.evaluation is None else self.evaluation.accuracy
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -96,7 +97,8 @@ class Variant:
     def from_dict(cls, data: dict[str, Any]) -> Variant:
         data = dict(data)
         data.pop("accuracy", None)
-        data["evaluation"] = _build(Evaluation, data["evaluation"])
+        if data.get("evaluation") is not None:
+            data["evaluation"] = _build(Evaluation, data["evaluation"])
         for key, typ in (("arena", HostArena), ("input", TensorQuant), ("output", TensorQuant)):
             if data.get(key) is not None:
                 data[key] = _build(typ, data[key])
@@ -122,14 +124,15 @@ class ModelResult:
     """Everything measured about one model."""
 
     name: str
-    kind: str
+    kind: str  # mlp | cnn (built in), keras (a file or a builder), tflite (a file)
     architecture: list[str]
     params: int
-    training: Training
+    training: Training | None  # None for models tinyreport did not train
     variants: dict[str, Variant]
-    agreement_int8_float: float  # fraction of test images where int8 and float predict alike
+    agreement_int8_float: float | None  # share of test samples where int8 and float agree
     cache_key: str
     device: list[dict[str, Any]] = field(default_factory=list)  # ingested device runs
+    source: dict[str, Any] = field(default_factory=dict)  # where the model came from
 
     @property
     def weights_bytes(self) -> int:
@@ -164,7 +167,8 @@ class ModelResult:
     def from_dict(cls, data: dict[str, Any]) -> ModelResult:
         data = dict(data)
         data.pop("weights_bytes", None)
-        data["training"] = _build(Training, data["training"])
+        if data.get("training") is not None:
+            data["training"] = _build(Training, data["training"])
         data["variants"] = {k: Variant.from_dict(v) for k, v in data["variants"].items()}
         return _build(cls, data)
 
@@ -177,6 +181,8 @@ class DatasetInfo:
     sha256: str
     n_train: int
     n_test: int
+    input_shape: list[int] = field(default_factory=list)  # one sample, no batch axis
+    labels: list[str] = field(default_factory=list)  # class names in label order
 
 
 @dataclass(frozen=True)

@@ -228,13 +228,17 @@ def _model_difference(config, name: str, entry: dict, results: dict) -> str:
         "n_train": config.dataset.n_train,
         "representative_samples": min(
             config.quantization.representative_samples, config.dataset.n_train
-        ),
+        )
+        if config.dataset.n_train
+        else None,
     }
     then = {"kind": entry.get("kind"), **{k: training.get(k) for k in now if k != "kind"}}
     dataset = results["dataset"]
     now["n_test"], then["n_test"] = config.dataset.n_test, dataset.get("n_test")
     changed = [
-        f"{k} {then[k]}, not {now[k]}" for k in now if then[k] is not None and then[k] != now[k]
+        f"{k} {then[k]}, not {now[k]}"
+        for k in now
+        if then[k] is not None and now[k] is not None and then[k] != now[k]
     ]
     if changed:
         return ", ".join(changed)
@@ -371,7 +375,7 @@ def gather(
             if spec_in.n_elements != x[0].size:
                 raise FirmwareError(
                     f"{info['path']} takes {spec_in.n_elements} input values, not one "
-                    f"{images.shape[1]}x{images.shape[2]} image."
+                    f"sample of shape {'x'.join(map(str, images.shape[1:]))}."
                 )
             if spec_in.dtype == "int8":
                 x = quantize(x, spec_in.scale, spec_in.zero_point)

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -26,7 +26,14 @@ from tinyreport.results import (
     dumps,
 )
 
-FILES = {"keras": "model.keras", "tflite_float": "float.tflite", "tflite_int8": "int8.tflite"}
+FILES = {
+    "keras": "model.keras",
+    "tflite_float": "float.tflite",
+    "tflite_int8": "int8.tflite",
+    "tflite_int16x8": "int16x8.tflite",
+}
+# The variant a .tflite source is, by its input's dtype.
+TFLITE_KIND_BY_INPUT = {"float32": "tflite_float", "int8": "tflite_int8", "int16": "tflite_int16x8"}
 
 
 def _pkg_version(name: str) -> str:
@@ -68,6 +75,26 @@ def _code(*modules: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def _source_key(config: Config, name: str) -> dict:
+    """What identifies a model's source beyond its config section: the user file it reads."""
+    from tinyreport.pipeline.data import file_sha256
+
+    spec = config.models[name]
+    if spec.kind in ("mlp", "cnn"):
+        return {}
+    if spec.kind == "keras" and spec.builder is not None:
+        from tinyreport.pipeline.train import source_file
+
+        module = source_file(spec, config.root)
+        return {"builder_source": file_sha256(module) if module else None}
+    path = config.path(spec.path)
+    if not path.is_file():
+        raise ModelFileError(
+            f"model {name}: {spec.kind} file {spec.path} does not exist (looked for {path})"
+        )
+    return {"file_sha256": file_sha256(path)}
+
+
 def plan(config: Config, source: DataSource) -> list[ModelPlan]:
     """Compute each model's cache keys without touching TensorFlow."""
     artifacts = config.path(config.output.artifacts_dir)
@@ -79,9 +106,11 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
                 "code": _code("pipeline/train", "pipeline/data"),
                 "tensorflow": _pkg_version("tensorflow"),
                 "model": spec.model_dump(exclude={"epochs"}),
+                "source": _source_key(config, name),
                 "training": {**config.training.model_dump(), "epochs": config.epochs_for(name)},
                 "data": source.sha256,
                 "n_train": config.dataset.n_train,
+                "labels": config.dataset.labels,
             }
         )
         result_key = _hash(
@@ -112,13 +141,17 @@ def _load_cached(p: ModelPlan) -> ModelResult | None:
     """Return the cached result if it and every file it names are intact, else None."""
     try:
         result = ModelResult.from_dict(json.loads(p.result_path.read_text(encoding="utf-8")))
-        for kind in ("tflite_float", "tflite_int8"):
+        for kind, variant in result.variants.items():
+            if kind == "keras":
+                continue
             blob = (p.result_dir / FILES[kind]).read_bytes()
-            if hashlib.sha256(blob).hexdigest() != result.variants[kind].sha256:
+            if hashlib.sha256(blob).hexdigest() != variant.sha256:
                 return None  # damaged or replaced: rebuild rather than report on it
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return result if p.keras_path.is_file() else None
+    if result.kind in ("mlp", "cnn") or result.training is not None:
+        return result if p.keras_path.is_file() else None
+    return result
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -153,36 +186,117 @@ def _load_trained(p: ModelPlan):
     return model, float(final_loss)
 
 
-def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress) -> ModelResult:
-    """Train (or reuse the trained model), convert, evaluate and measure one model."""
-    import keras
-
-    from tinyreport.pipeline import convert, evaluate, train
-    from tinyreport.pipeline.tflm_host import measure_host_arena
+def _train(config: Config, p: ModelPlan, data: Dataset, x_train, progress: Progress):
+    """Train a built-in model or a builder's model, or reuse it; return (model, Training)."""
+    from tinyreport.pipeline import train
 
     spec = config.models[p.name]
-    x_train, x_test = preprocess(data.x_train), preprocess(data.x_test)
     epochs = config.epochs_for(p.name)
     training_file = p.train_dir / "training.json"
     if p.keras_path.is_file() and training_file.is_file():
         progress.stage(p.name, "loading trained model")
         model, final_loss = _load_trained(p)
     else:
+        train.seed_everything(config.training.seed)
+        if spec.kind == "keras":
+            progress.stage(p.name, f"building with {spec.builder}")
+            model = train.build_from_builder(
+                p.name, spec, config.root, data.input_shape, data.n_classes
+            )
+        else:
+            model = train.build_model(p.name, spec, data.input_shape, data.n_classes)
         progress.stage(p.name, "training", total=epochs)
-        model, final_loss = train.train(
-            p.name,
-            spec,
-            config.training,
-            epochs,
-            x_train,
-            data.y_train,
-            on_epoch=lambda done, total, loss: progress.step(done, total, f"loss {loss:.4f}"),
-        )
+        try:
+            model, final_loss = train.train(
+                model,
+                config.training,
+                epochs,
+                x_train,
+                data.y_train,
+                on_epoch=lambda done, total, loss: progress.step(done, total, f"loss {loss:.4f}"),
+            )
+        except (ValueError, TypeError) as exc:  # a builder's model that cannot be trained
+            if spec.kind != "keras":
+                raise
+            raise ConfigError(
+                f"model {p.name}: training the model from {spec.builder} failed "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+            ) from None
         p.train_dir.mkdir(parents=True, exist_ok=True)
         tmp = p.train_dir / ".model.tmp.keras"
         model.save(tmp)
         tmp.replace(p.keras_path)
         write_atomic(training_file, dumps({"final_loss": final_loss}))
+    training = Training(
+        epochs=epochs,
+        batch_size=config.training.batch_size,
+        seed=config.training.seed,
+        learning_rate=config.training.learning_rate,
+        n_train=len(x_train),
+        representative_samples=0,  # set once the calibration set is drawn
+        final_loss=round(final_loss, 6),
+        tensorflow_version=_pkg_version("tensorflow"),
+    )
+    return model, training
+
+
+def _load_user_keras(config: Config, name: str, data: Dataset):
+    """Load a trained .keras file of the user's; check it fits the data."""
+    import keras
+
+    spec = config.models[name]
+    path = config.path(spec.path)
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many types for a file it cannot read
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise ModelFileError(
+            f"model {name}: cannot load {spec.path} as a Keras model ({type(exc).__name__}"
+            + (f": {first[:200]}" if first else "")
+            + ")"
+        ) from None
+    _check_fits(name, spec.path, _shape(model.input_shape), _shape(model.output_shape), data)
+    return model
+
+
+def _shape(shape) -> tuple[int, ...] | None:
+    """A single tensor's shape without its batch axis; None for several inputs or outputs."""
+    if isinstance(shape, list):
+        return None if len(shape) != 1 else _shape(shape[0])
+    return tuple(shape[1:])
+
+
+def _check_fits(name: str, what: str, inp, out, data: Dataset) -> None:
+    """Raise ModelFileError unless a model takes the data's samples and predicts its classes."""
+    if inp is None or out is None:
+        raise ModelFileError(f"model {name}: {what} must have one input and one output")
+    if inp != data.input_shape:
+        raise ModelFileError(
+            f"model {name}: {what} takes inputs of shape {inp}, the data has samples of "
+            f"shape {data.input_shape}"
+        )
+    if out != (data.n_classes,):
+        raise ModelFileError(
+            f"model {name}: {what} has outputs of shape {out}, the data has "
+            f"{data.n_classes} classes"
+        )
+
+
+def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress) -> ModelResult:
+    """Train (or reuse or load) a Keras model, convert, evaluate and measure it."""
+    from tinyreport.pipeline import convert, evaluate, train
+
+    spec = config.models[p.name]
+    if spec.kind == "tflite":
+        return _build_tflite(config, p, data, progress)
+    x_train, x_test = preprocess(data.x_train), preprocess(data.x_test)
+    if spec.kind == "keras" and spec.path is not None:
+        progress.stage(p.name, f"loading {spec.path}")
+        model, training = _load_user_keras(config, p.name, data), None
+        keras_path = config.path(spec.path)
+    else:
+        model, training = _train(config, p, data, x_train, progress)
+        keras_path = p.keras_path
 
     progress.stage(p.name, "converting to float and int8 TFLite")
     calibration = x_train[
@@ -204,55 +318,122 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
     variants = {
         "keras": Variant(
             kind="keras",
-            path=_rel(p.keras_path, root),
-            size_bytes=p.keras_path.stat().st_size,
+            path=_rel(keras_path, root),
+            size_bytes=keras_path.stat().st_size,
             sha256=None,  # a .keras file records when it was saved, so its hash is not stable
-            evaluation=evaluate.summarize(keras_pred, data.y_test, f"keras {keras.__version__}"),
+            evaluation=evaluate.summarize(
+                keras_pred, data.y_test, data.n_classes, evaluate.keras_runtime()
+            ),
         )
     }
     for kind, blob in flatbuffers.items():
-        path = p.result_dir / FILES[kind]
-        pred = evaluate.tflite_predict(blob, x_test)
-        predictions[kind] = pred
-        progress.stage(p.name, f"measuring the {kind} arena on host TFLM")
-        host = measure_host_arena(path)
-        inp, out, dtypes = evaluate.io_details(blob)
-        variants[kind] = Variant(
-            kind=kind,
-            path=_rel(path, root),
-            size_bytes=len(blob),
-            sha256=hashlib.sha256(blob).hexdigest(),
-            evaluation=evaluate.summarize(pred, data.y_test, evaluate.litert_runtime()),
-            arena=HostArena(
-                host_bytes=host.total_bytes,
-                head_bytes=host.head_bytes,
-                tail_bytes=host.tail_bytes,
-                machine=host.machine,
-                tflm_version=host.tflm_version,
-            ),
-            input=inp,
-            output=out,
-            tensor_dtypes=dtypes,
+        variants[kind], predictions[kind] = _tflite_variant(
+            config, p, kind, p.result_dir / FILES[kind], blob, data, x_test, progress
         )
     agreement = float((predictions["tflite_int8"] == predictions["tflite_float"]).mean())
+    if training is not None:
+        training = replace(training, representative_samples=len(calibration))
     result = ModelResult(
         name=p.name,
         kind=spec.kind,
         architecture=train.describe(model),
         params=int(model.count_params()),
-        training=Training(
-            epochs=epochs,
-            batch_size=config.training.batch_size,
-            seed=config.training.seed,
-            learning_rate=config.training.learning_rate,
-            n_train=len(x_train),
-            representative_samples=len(calibration),
-            final_loss=round(final_loss, 6),
-            tensorflow_version=_pkg_version("tensorflow"),
-        ),
+        training=training,
         variants=variants,
         agreement_int8_float=round(agreement, 6),
         cache_key=p.result_key,
+        source=_source_info(config, p.name),
+    )
+    write_atomic(p.result_path, dumps(result.to_dict()))
+    return result
+
+
+def _source_info(config: Config, name: str) -> dict:
+    """Where a model came from, for the model card: kind, file or builder, and its sha256."""
+    spec = config.models[name]
+    if spec.kind in ("mlp", "cnn"):
+        return {"kind": "built-in", "model": spec.kind}
+    info = {"kind": spec.kind, **_source_key(config, name)}
+    if getattr(spec, "builder", None):
+        info["builder"] = spec.builder
+    else:
+        info["path"] = spec.path
+    return info
+
+
+def _tflite_variant(config, p, kind, path, blob, data, x_test, progress):
+    """Evaluate and measure one TFLite flatbuffer; return (Variant, predictions or None)."""
+    from tinyreport.pipeline import evaluate
+    from tinyreport.pipeline.tflm_host import measure_host_arena
+
+    root = config.root.resolve()
+    inp, out, dtypes = evaluate.io_details(blob)
+    mismatch = evaluate.mismatch(inp, out, data.input_shape, data.n_classes)
+    pred = None if mismatch else evaluate.tflite_predict(blob, x_test)
+    progress.stage(p.name, f"measuring the {kind} arena on host TFLM")
+    host = measure_host_arena(path)
+    variant = Variant(
+        kind=kind,
+        path=_rel(path, root),
+        size_bytes=len(blob),
+        sha256=hashlib.sha256(blob).hexdigest(),
+        evaluation=None
+        if pred is None
+        else evaluate.summarize(pred, data.y_test, data.n_classes, evaluate.litert_runtime()),
+        not_evaluated=mismatch,
+        arena=HostArena(
+            host_bytes=host.total_bytes,
+            head_bytes=host.head_bytes,
+            tail_bytes=host.tail_bytes,
+            machine=host.machine,
+            tflm_version=host.tflm_version,
+        ),
+        input=inp,
+        output=out,
+        tensor_dtypes=dtypes,
+    )
+    return variant, pred
+
+
+def _build_tflite(config: Config, p: ModelPlan, data: Dataset, progress: Progress) -> ModelResult:
+    """Report a .tflite file as what it is: one variant, evaluated where its input fits."""
+    from tinyreport.analysis.tflite_reader import read_model
+    from tinyreport.pipeline import evaluate
+
+    spec = config.models[p.name]
+    source = config.path(spec.path)
+    model = read_model(source)  # a file tinyreport cannot read is one ModelFileError
+    blob = source.read_bytes()
+    try:
+        inp, _, _ = evaluate.io_details(blob)
+    except Exception as exc:  # LiteRT's words for a model it cannot load
+        raise ModelFileError(
+            f"model {p.name}: LiteRT cannot load {spec.path} ({type(exc).__name__})"
+        ) from None
+    kind = TFLITE_KIND_BY_INPUT.get(inp.dtype)
+    if kind is None:
+        raise ModelFileError(
+            f"model {p.name}: {spec.path} takes {inp.dtype} inputs; tinyreport reports "
+            "float32, int8 and int16 models"
+        )
+    path = p.result_dir / FILES[kind]
+    write_atomic(path, blob)  # the copy that results and the firmware name
+    progress.stage(p.name, "evaluating on the test set")
+    variant, _ = _tflite_variant(
+        config, p, kind, path, blob, data, preprocess(data.x_test), progress
+    )
+    result = ModelResult(
+        name=p.name,
+        kind="tflite",
+        architecture=[
+            f"{op} x {sum(o.op == op for o in model.operators)}" for op in model.op_types
+        ],
+        params=sum(t.n_elements for t in model.tensors if t.is_constant),
+        training=None,
+        variants={kind: variant},
+        agreement_int8_float=None,
+        cache_key=p.result_key,
+        source=_source_info(config, p.name),
     )
     write_atomic(p.result_path, dumps(result.to_dict()))
     return result
@@ -263,7 +444,7 @@ def analyze_variants(config: Config, model: ModelResult) -> ModelResult:
     from tinyreport.analysis.analyze import analyze
 
     variants = dict(model.variants)
-    for kind in ("tflite_float", "tflite_int8"):
+    for kind in [k for k in variants if k.startswith("tflite_")]:
         document = analyze(config.root.resolve() / variants[kind].path, config.board)
         document["model"]["path"] = variants[kind].path  # relative: results must not name /home
         variants[kind] = replace(variants[kind], analysis=document)
@@ -285,9 +466,10 @@ def attach_device_runs(
     from tinyreport.device.serial.ingest import gave_nothing, ingest_reports
 
     owner = {
-        m.variants[kind].sha256: (m.name, kind)
+        v.sha256: (m.name, kind)
         for m in models
-        for kind in ("tflite_float", "tflite_int8")
+        for kind, v in m.variants.items()
+        if kind.startswith("tflite_")
     }
     known = {sha: f"{name}_{kind.removeprefix('tflite_')}" for sha, (name, kind) in owner.items()}
     # Logs are named relative to the project everywhere, problems included.
@@ -322,6 +504,32 @@ def attach_device_runs(
             }
         )
     return [replace(m, device=runs[m.name]) for m in models], logs
+
+
+def _dataset_info(config: Config, source: DataSource, data: Dataset | None) -> DatasetInfo:
+    """Describe the data; shape, sizes and class names come from a small cached record.
+
+    A warm collect loads no arrays, so what the arrays say is kept beside the artifacts,
+    keyed by the data's sha256 and the dataset section.
+    """
+    key = _hash({"data": source.sha256, "dataset": config.dataset.model_dump()})
+    record = config.path(config.output.artifacts_dir) / "datasets" / f"{key}.json"
+    if data is None:
+        try:
+            return DatasetInfo(**json.loads(record.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            data = load_dataset(config.dataset, source)
+    info = DatasetInfo(
+        description=source.description,
+        sha256=source.sha256,
+        n_train=len(data.y_train),
+        n_test=len(data.y_test),
+        input_shape=list(data.input_shape),
+        labels=list(data.labels),
+    )
+    record.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(record, dumps(asdict(info)))
+    return info
 
 
 def check_outputs(config: Config) -> None:
@@ -391,12 +599,7 @@ def collect(
     results = Results(
         tinyreport_version=__version__,
         board=config.board,
-        dataset=DatasetInfo(
-            description=source.description,
-            sha256=source.sha256,
-            n_train=config.dataset.n_train,
-            n_test=config.dataset.n_test,
-        ),
+        dataset=_dataset_info(config, source, data),
         models=models,
         device_logs=device_logs,
     )

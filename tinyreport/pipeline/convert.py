@@ -12,16 +12,24 @@ def representative_indices(n_train: int, n_samples: int, seed: int) -> np.ndarra
 
 
 def with_batch_one(model):
-    """Return a copy of a Sequential model whose input has batch size 1, with the same weights.
+    """Return a copy of a Sequential or functional model whose input has batch size 1.
 
     A fixed batch gives TFLM a constant RESHAPE for Flatten; with a dynamic batch, Keras 3
     exports SHAPE, STRIDED_SLICE and PACK operators that a microcontroller has no use for.
     """
     import keras
 
-    layers = [keras.Input(model.input_shape[1:], batch_size=1, name="image")]
-    layers += [type(layer).from_config(layer.get_config()) for layer in model.layers]
-    fixed = keras.Sequential(layers, name=model.name)
+    if isinstance(model, keras.Sequential):
+        layers = [keras.Input(model.input_shape[1:], batch_size=1, name="image")]
+        layers += [type(layer).from_config(layer.get_config()) for layer in model.layers]
+        fixed = keras.Sequential(layers, name=model.name)
+    else:
+        config = model.get_config()
+        for layer in config.get("layers", []):
+            if layer.get("class_name") == "InputLayer":
+                shape = layer["config"]["batch_shape"]
+                layer["config"]["batch_shape"] = [1, *shape[1:]]
+        fixed = type(model).from_config(config)
     fixed.set_weights(model.get_weights())
     return fixed
 

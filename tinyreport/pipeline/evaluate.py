@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from importlib.metadata import version
 
 import numpy as np
 
-from tinyreport.pipeline.data import N_CLASSES, quantize
+from tinyreport.pipeline.data import quantize
 from tinyreport.results import Evaluation, TensorQuant
 
 BATCH = 1000  # Keras prediction batch
 
 
-def summarize(predictions: np.ndarray, labels: np.ndarray, runtime: str) -> Evaluation:
+def summarize(
+    predictions: np.ndarray, labels: np.ndarray, n_classes: int, runtime: str
+) -> Evaluation:
     """Accuracy, per-class accuracy and confusion matrix from predicted classes."""
-    confusion = np.zeros((N_CLASSES, N_CLASSES), dtype=np.int64)
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(confusion, (labels, predictions), 1)
     per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
     return Evaluation(
@@ -24,6 +27,24 @@ def summarize(predictions: np.ndarray, labels: np.ndarray, runtime: str) -> Eval
         confusion=confusion.tolist(),
         runtime=runtime,
     )
+
+
+def keras_runtime() -> str:
+    """Name and version of what ran the Keras predictions."""
+    return f"keras {version('keras')}"
+
+
+def mismatch(inp: TensorQuant, out: TensorQuant, input_shape, n_classes: int) -> str | None:
+    """Say why a TFLite model cannot be evaluated on the data set, or None when it can."""
+    want = math.prod(input_shape)
+    if inp.shape[0] != 1 or math.prod(inp.shape) != want:
+        return (
+            f"its input has shape {tuple(inp.shape)}, the data set's samples have shape "
+            f"{tuple(input_shape)} (batch 1 with the same number of values is needed)"
+        )
+    if math.prod(out.shape) != n_classes:
+        return f"its output has shape {tuple(out.shape)}, the data set has {n_classes} classes"
+    return None
 
 
 def keras_predict(model, x: np.ndarray) -> np.ndarray:
@@ -67,10 +88,10 @@ def tflite_predict(flatbuffer: bytes, x: np.ndarray) -> np.ndarray:
     interpreter.allocate_tensors()
     inp = interpreter.get_input_details()[0]
     out = interpreter.get_output_details()[0]
-    if inp["dtype"] == np.int8:
+    if inp["dtype"] in (np.int8, np.int16):
         scale, zero_point = inp["quantization"]
-        x = quantize(x, scale, zero_point)
-    x = x.astype(inp["dtype"])
+        x = quantize(x, scale, zero_point, np.dtype(inp["dtype"]))
+    x = x.astype(inp["dtype"]).reshape(len(x), *inp["shape"][1:])
     predictions = np.empty(len(x), dtype=np.int64)
     for i, image in enumerate(x):
         interpreter.set_tensor(inp["index"], image[np.newaxis])
