@@ -115,7 +115,9 @@ def test_model_card_shows_the_arena_every_way_and_the_budget(fixture_results):
     assert arena_row[3].strip() == site.fmt_bytes(a["arena"]["target_bytes"])
     assert a["arena"]["host_bytes"] == int8.arena.host_bytes  # the planner equals host TFLM
     sram = a["budget"]["sram"]
-    assert f"### SRAM budget of the int8 model: {site.verdict_badge(sram['verdict'])}" in card
+    assert (
+        f"### SRAM budget of the int8 TFLite model: {site.verdict_badge(sram['verdict'])}" in card
+    )
     assert f"| **demand** | **{site.fmt_bytes(sram['demand_bytes'])}** | |" in card
     assert f"Reserve **{site.fmt_bytes(a['arena']['reserve_bytes'])}** in firmware" in card
     metrics = _cells(card, "int8 TFLite")

@@ -11,8 +11,13 @@ from typing import Any
 #    per-variant evaluation, optional `analysis` per TFLite variant, optional `device` runs.
 FORMAT_VERSION = 1
 
-VARIANTS = ("keras", "tflite_float", "tflite_int8")
-VARIANT_TITLES = {"keras": "Keras", "tflite_float": "float TFLite", "tflite_int8": "int8 TFLite"}
+VARIANTS = ("keras", "tflite_float", "tflite_int8", "tflite_int16x8")  # in display order
+VARIANT_TITLES = {
+    "keras": "Keras",
+    "tflite_float": "float TFLite",
+    "tflite_int8": "int8 TFLite",
+    "tflite_int16x8": "int16x8 TFLite",
+}
 
 # Where a figure came from; pages show it next to the figure.
 MEASURED_DEVICE = "measured-device"
@@ -135,6 +140,26 @@ class ModelResult:
     source: dict[str, Any] = field(default_factory=dict)  # where the model came from
 
     @property
+    def kinds(self) -> list[str]:
+        """The variants this model has, in display order."""
+        return [k for k in VARIANTS if k in self.variants]
+
+    @property
+    def tflite_kinds(self) -> list[str]:
+        """The TFLite variants this model has, in display order."""
+        return [k for k in self.kinds if k.startswith("tflite_")]
+
+    @property
+    def deploy_kind(self) -> str:
+        """The variant meant for the board: full-int8 when there is one, else the first TFLite."""
+        return "tflite_int8" if "tflite_int8" in self.variants else self.tflite_kinds[0]
+
+    @property
+    def converted(self) -> bool:
+        """True when tinyreport made the float and int8 TFLite files from a Keras model."""
+        return {"keras", "tflite_float", "tflite_int8"} <= set(self.variants)
+
+    @property
     def weights_bytes(self) -> int:
         """Parameters x 4 bytes: the float32 weights alone, no file format."""
         return self.params * 4
@@ -198,6 +223,14 @@ class Results:
 
     def model(self, name: str) -> ModelResult:
         return next(m for m in self.models if m.name == name)
+
+    @property
+    def labels(self) -> list[str]:
+        """Class names in label order (label numbers for a results file that has none)."""
+        if self.dataset.labels:
+            return self.dataset.labels
+        first = next((v.evaluation for m in self.models for v in m.variants.values()), None)
+        return [str(i) for i in range(len(first.confusion) if first else 0)]
 
     def to_dict(self) -> dict[str, Any]:
         return {

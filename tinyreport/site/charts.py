@@ -10,7 +10,6 @@ from tinyreport.analysis.budget import EXCEEDED_ABOVE_PC, TIGHT_ABOVE_PC, VERDIC
 from tinyreport.results import VARIANT_TITLES, VARIANTS, ModelResult, Results
 
 KB = 1024
-TFLITE = ("tflite_float", "tflite_int8")
 VERDICT_COLOURS = {"OK": "#2e7d32", "TIGHT": "#f9a825", "EXCEEDED": "#c62828"}
 VERDICT_FILLS = {"OK": "#a5d6a7", "TIGHT": "#fff59d", "EXCEEDED": "#ef9a9a"}  # light, for text
 
@@ -26,6 +25,21 @@ def _figure(data: list[dict], title: str, provenance: list[str], **layout) -> di
     }
 
 
+def _kinds(results: Results) -> list[str]:
+    """The variants any model has, in display order."""
+    present = {k for m in results.models for k in m.variants}
+    return [k for k in VARIANTS if k in present]
+
+
+def _size_kib(m: ModelResult, kind: str) -> float | None:
+    return round(m.variants[kind].size_bytes / KB, 1) if kind in m.variants else None
+
+
+def _pc_accuracy(m: ModelResult, kind: str) -> float | None:
+    v = m.variants.get(kind)
+    return None if v is None or v.evaluation is None else round(v.evaluation.pc_accuracy, 2)
+
+
 def sizes(results: Results) -> dict:
     """File size of every variant of every model, in KiB (bars grouped by model)."""
     names = [m.name for m in results.models]
@@ -34,10 +48,10 @@ def sizes(results: Results) -> dict:
             "type": "bar",
             "name": VARIANT_TITLES[kind],
             "x": names,
-            "y": [round(m.variants[kind].size_bytes / KB, 1) for m in results.models],
+            "y": [_size_kib(m, kind) for m in results.models],
             "hovertemplate": "%{x}: %{y} KiB<extra>" + VARIANT_TITLES[kind] + "</extra>",
         }
-        for kind in VARIANTS
+        for kind in _kinds(results)
     ]
     return _figure(
         data,
@@ -56,10 +70,10 @@ def accuracy(results: Results) -> dict:
             "type": "bar",
             "name": VARIANT_TITLES[kind],
             "x": names,
-            "y": [round(m.variants[kind].evaluation.pc_accuracy, 2) for m in results.models],
+            "y": [_pc_accuracy(m, kind) for m in results.models],
             "hovertemplate": "%{x}: %{y}%<extra>" + VARIANT_TITLES[kind] + "</extra>",
         }
-        for kind in VARIANTS
+        for kind in _kinds(results)
     ]
     # The axis starts at 0: a cut axis would make differences of a few tenths of a point look
     # large. The tables give the differences in points.
@@ -77,10 +91,8 @@ def accuracy(results: Results) -> dict:
 
 def arena(results: Results) -> dict:
     """Host TFLM arena, head and tail stacked, for the two TFLite variants of every model."""
-    xs = [
-        [m.name for m in results.models for _ in TFLITE],
-        [VARIANT_TITLES[k] for _ in results.models for k in TFLITE],
-    ]
+    pairs = [(m, k) for m in results.models for k in m.tflite_kinds]
+    xs = [[m.name for m, _ in pairs], [VARIANT_TITLES[k] for _, k in pairs]]
     data = []
     for part, title in (
         ("head_bytes", "head (planned tensors)"),
@@ -91,11 +103,11 @@ def arena(results: Results) -> dict:
                 "type": "bar",
                 "name": title,
                 "x": xs,
-                "y": [getattr(m.variants[k].arena, part) for m in results.models for k in TFLITE],
+                "y": [getattr(m.variants[k].arena, part) for m, k in pairs],
                 "hovertemplate": "%{y:,} bytes<extra>" + title + "</extra>",
             }
         )
-    machine = results.models[0].variants["tflite_int8"].arena.machine
+    machine = pairs[0][0].variants[pairs[0][1]].arena.machine
     return _figure(
         data,
         "Tensor arena on host TFLM",
@@ -105,10 +117,10 @@ def arena(results: Results) -> dict:
     )
 
 
-def confusion(model: ModelResult, kind: str = "tflite_int8") -> dict:
-    """Confusion matrix of one variant as a heatmap."""
+def confusion(model: ModelResult, kind: str, labels: list[str]) -> dict:
+    """Confusion matrix of one variant as a heatmap, classes named by `labels`."""
     evaluation = model.variants[kind].evaluation
-    digits = [str(d) for d in range(len(evaluation.confusion))]
+    digits = list(labels)
     return _figure(
         [
             {
@@ -130,25 +142,25 @@ def confusion(model: ModelResult, kind: str = "tflite_int8") -> dict:
     )
 
 
-def per_class(model: ModelResult) -> dict:
-    """Per-class accuracy of every variant of one model."""
-    digits = [str(d) for d in range(10)]
+def per_class(model: ModelResult, labels: list[str]) -> dict:
+    """Per-class accuracy of every evaluated variant of one model, classes named by `labels`."""
+    evaluated = [k for k in model.kinds if model.variants[k].evaluation is not None]
     data = [
         {
             "type": "scatter",
             "mode": "lines+markers",
             "name": VARIANT_TITLES[kind],
-            "x": digits,
+            "x": list(labels),
             "y": [round(100 * a, 2) for a in model.variants[kind].evaluation.per_class_accuracy],
         }
-        for kind in VARIANTS
+        for kind in evaluated
     ]
-    n = model.variants["keras"].evaluation.n_samples
+    n = model.variants[evaluated[0]].evaluation.n_samples if evaluated else 0
     return _figure(
         data,
-        "Accuracy per digit",
-        [f"per-digit share of correct predictions on {n:,} test images (measured on host)"],
-        xaxis={"title": {"text": "digit"}, "type": "category"},
+        "Accuracy per class",
+        [f"per-class share of correct predictions on {n:,} test samples (measured on host)"],
+        xaxis={"title": {"text": "class"}, "type": "category"},
         yaxis={"title": {"text": "%"}},
     )
 
@@ -156,14 +168,14 @@ def per_class(model: ModelResult) -> dict:
 def size_accuracy(results: Results) -> dict:
     """Accuracy against file size for every variant of every model: what each KiB buys."""
     data = []
-    for kind in VARIANTS:
+    for kind in _kinds(results):
         data.append(
             {
                 "type": "scatter",
                 "mode": "markers+text",
                 "name": VARIANT_TITLES[kind],
-                "x": [round(m.variants[kind].size_bytes / KB, 1) for m in results.models],
-                "y": [round(m.variants[kind].evaluation.pc_accuracy, 2) for m in results.models],
+                "x": [_size_kib(m, kind) for m in results.models],
+                "y": [_pc_accuracy(m, kind) for m in results.models],
                 "text": [m.name for m in results.models],
                 "textposition": "top center",
                 "marker": {"size": 12},

@@ -85,6 +85,16 @@ def fmt_ms(us: float | None) -> str:
     return "—" if us is None else f"{us / 1000:,.3f} ms"
 
 
+def variant_value(model: ModelResult, kind: str, path: str):
+    """A variant's field by dotted path (`arena.host_bytes`), None when the model lacks it."""
+    value = model.variants.get(kind)
+    for part in path.split("."):
+        if value is None:
+            return None
+        value = getattr(value, part)
+    return value
+
+
 def chart(figure: dict) -> str:
     """A chart container that assets/javascripts/charts.js renders, with its provenance below."""
     spec = {"data": figure["data"], "layout": figure["layout"]}
@@ -109,7 +119,7 @@ def board_info(board_id: str, results: Results | None = None) -> dict[str, Any]:
     """The board's data from its bundled file (or from an analysis in the results)."""
     if results is not None:
         for m in results.models:
-            for kind in TFLITE:
+            for kind in m.tflite_kinds:
                 a = m.variants[kind].analysis
                 if a and a.get("board", {}).get("id") == board_id:
                     return a["board"]
@@ -182,7 +192,7 @@ def _device_row(run: dict) -> dict[str, Any]:
 def arena_rows(model: ModelResult) -> list[dict[str, Any]]:
     """The arena of each TFLite variant every way tinyreport knows it, side by side."""
     rows = []
-    for kind in TFLITE:
+    for kind in model.tflite_kinds:
         v = model.variants[kind]
         a = v.analysis or {}
         arena = a.get("arena") or {}
@@ -223,7 +233,7 @@ def arena_rows(model: ModelResult) -> list[dict[str, Any]]:
 
 def quantization_rows(model: ModelResult) -> list[dict[str, Any]]:
     """Per operator with weights: how its weights are quantized (per-channel or per-tensor)."""
-    a = model.variants["tflite_int8"].analysis
+    a = model.variants[model.deploy_kind].analysis
     if not a:
         return []
     rows = []
@@ -253,7 +263,7 @@ def budget_rows(results: Results, memory: str) -> list[dict[str, Any]]:
     """One bar per model and TFLite variant: its budget on the target board (when analysed)."""
     rows = []
     for m in results.models:
-        for kind in TFLITE:
+        for kind in m.tflite_kinds:
             a = m.variants[kind].analysis
             if not a or memory not in a.get("budget", {}):
                 continue
@@ -289,12 +299,12 @@ def feasibility_cells(results: Results) -> tuple[list[dict], list[str], list[str
     buffers for boards with another TFLM build, labelled as an estimate.
     """
     cells: list[dict] = []
-    analysed = [m for m in results.models if m.variants["tflite_int8"].analysis]
+    analysed = [m for m in results.models if m.variants[m.deploy_kind].analysis]
     if not analysed:
         return [], [], []
     boards = sorted(known_boards(), key=lambda b: (b != results.board, b))
     for m in analysed:
-        a = m.variants["tflite_int8"].analysis
+        a = m.variants[m.deploy_kind].analysis
         for board_id in boards:
             cell = _board_cell(a, board_id)
             sram = cell["budget"]["sram"]
@@ -387,11 +397,12 @@ def _board_cell(a: dict[str, Any], board_id: str) -> dict[str, Any]:
 
 
 def recommendation(results: Results) -> dict[str, Any] | None:
-    """The model to deploy: the most accurate int8 model whose SRAM and flash budgets are not
-    exceeded on the target board (None when no model was analysed)."""
+    """The model to deploy: the most accurate deployable variant (int8 where there is one)
+    whose SRAM and flash budgets are not exceeded on the target board (None when no model was
+    analysed). A model that could not be evaluated on the data set ranks last."""
     candidates = []
     for m in results.models:
-        a = m.variants["tflite_int8"].analysis
+        a = m.variants[m.deploy_kind].analysis
         if not a:
             return None
         sram, flash = a["budget"]["sram"]["verdict"], a["budget"]["flash"]["verdict"]
@@ -399,21 +410,28 @@ def recommendation(results: Results) -> dict[str, Any] | None:
     fitting = [c for c in candidates if "EXCEEDED" not in (c[1], c[2])]
     if not fitting:
         return {"model": None, "reason": "no model fits the board"}
-    best = max(fitting, key=lambda c: c[0].variants["tflite_int8"].accuracy)
+
+    def accuracy(model: ModelResult) -> float:
+        value = model.variants[model.deploy_kind].accuracy
+        return -1.0 if value is None else value
+
+    best = max(fitting, key=lambda c: accuracy(c[0]))
     m = best[0]
     others = [c[0] for c in candidates if c[0] is not m]
+    deployed = m.variants[m.deploy_kind]
     return {
         "model": m.name,
-        "accuracy": m.variants["tflite_int8"].accuracy,
-        "size_bytes": m.variants["tflite_int8"].size_bytes,
+        "accuracy": deployed.accuracy,
+        "size_bytes": deployed.size_bytes,
         "sram": best[1],
         "flash": best[2],
         "others": [
             {
                 "name": o.name,
-                "delta_points": 100.0
-                * (m.variants["tflite_int8"].accuracy - o.variants["tflite_int8"].accuracy),
-                "size_bytes": o.variants["tflite_int8"].size_bytes,
+                "delta_points": None
+                if deployed.accuracy is None or o.variants[o.deploy_kind].accuracy is None
+                else 100.0 * (deployed.accuracy - o.variants[o.deploy_kind].accuracy),
+                "size_bytes": o.variants[o.deploy_kind].size_bytes,
             }
             for o in others
         ],
@@ -428,7 +446,7 @@ def arena_shift(results: Results) -> dict[str, Any] | None:
     """
     rows = []
     for m in results.models:
-        for kind in TFLITE:
+        for kind in m.tflite_kinds:
             a = m.variants[kind].analysis
             if not a:
                 return None
@@ -453,8 +471,10 @@ def accuracy_per_kib(results: Results) -> list[dict[str, Any]]:
     """Accuracy points bought by each KiB of model file, for every TFLite variant."""
     rows = []
     for m in results.models:
-        for kind in TFLITE:
+        for kind in m.tflite_kinds:
             v = m.variants[kind]
+            if v.accuracy is None:
+                continue
             rows.append(
                 {
                     "model": m.name,
@@ -486,8 +506,9 @@ def latency_rows(results: Results) -> list[dict[str, Any]]:
     return rows
 
 
-def timeline_chart(model: ModelResult, kind: str = "tflite_int8") -> dict | None:
+def timeline_chart(model: ModelResult, kind: str | None = None) -> dict | None:
     """The target arena's per-operator memory timeline, when the variant was analysed."""
+    kind = kind or model.deploy_kind
     a = model.variants[kind].analysis
     if not a or not a.get("timeline"):
         return None
@@ -555,6 +576,17 @@ def _takes_ctx(param) -> bool:
     return "ctx" in inspect.signature(param.make_metavar).parameters
 
 
+def source_sentence(model: ModelResult) -> str:
+    """Where a model came from, in a few words of Markdown (file names escaped)."""
+    src = model.source or {}
+    if model.kind in ("mlp", "cnn"):
+        return f"A built-in Keras `{model.kind}` trained by tinyreport"
+    if src.get("builder"):
+        return f"A Keras model built by `{md_text(src['builder'])}` and trained by tinyreport"
+    what = "A trained Keras file" if model.kind == "keras" else "A TFLite file"
+    return f"{what} `{md_text(str(src.get('path', '?')))}`"
+
+
 def md_text(text: str) -> str:
     """Plain text safe inside a Markdown table cell: no HTML tags, no column breaks."""
     return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
@@ -593,6 +625,7 @@ def environment() -> Environment:
     )
     env.globals.update(
         charts=charts,
+        vv=variant_value,
         VARIANTS=VARIANTS,
         TFLITE=TFLITE,
         VARIANT_TITLES=VARIANT_TITLES,
@@ -681,6 +714,7 @@ def render(results: Results) -> dict[str, str]:
             quantization=quantization_rows(model),
             runs=[_device_row(r) for r in device_runs(model)],
             timeline=timeline_chart(model),
+            source_sentence=source_sentence(model),
         )
     return {path: _clean(text) for path, text in pages.items()}
 
