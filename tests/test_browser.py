@@ -243,7 +243,7 @@ def test_every_page_renders_every_chart_without_errors(site, browser):
         "report/models/cnn/",
         "report/compare/variants/",
         "report/compare/feasibility/",
-        "report/cli/",
+        "reference/cli/",
         "report/config/",
         "reference/results/",
         "labs/lab05-feasibility/",

@@ -10,6 +10,7 @@ from tinyreport.site import render as site
 
 GOLD = Path(__file__).parent / "gold"
 ACTUAL = Path(__file__).parent / "_actual"
+FIXTURE = Path(__file__).parent / "data" / "results_fixture.json"
 
 
 def test_pages_match_gold(fixture_results, update_gold):
@@ -277,28 +278,59 @@ def test_device_runs_are_shown_with_their_log_and_simulated_ones_apart(tmp_path,
     assert f"`{simulated}`" in card
 
 
+def _cli_page_html() -> str:
+    """docs/reference/cli.md as `mkdocs build` turns it into HTML (the mkdocs-click extension)."""
+    import markdown
+
+    text = (Path(__file__).parents[1] / "docs/reference/cli.md").read_text(encoding="utf-8")
+    return markdown.Markdown(extensions=["mkdocs-click", "toc", "pymdownx.superfences"]).convert(
+        text
+    )
+
+
 def test_cli_reference_lists_every_command_and_option():
+    """Every click command (nested groups too) has its heading, usage and options on the page."""
+    import click
+
     from tinyreport.cli import cli
 
-    commands = site.cli_reference()
-    assert [c["name"] for c in commands] == ["tinyreport", *sorted(cli.commands)]
-    assert [p["names"] for p in commands[0]["params"]] == ["--version", "-h, --help"]
-    collect = next(c for c in commands if c["name"] == "collect")
-    names = [p["names"] for p in collect["params"]]
-    assert "--config PATH" in names and "-v, --verbose" in names
+    page = _cli_page_html()
+    assert '<h2 id="tinyreport">tinyreport</h2>' in page
 
+    def walk(group: click.Group, prefix: str):
+        for name, cmd in group.commands.items():
+            yield f"{prefix} {name}", name, cmd
+            if isinstance(cmd, click.Group):
+                yield from walk(cmd, f"{prefix} {name}")
 
-def test_cli_reference_page(fixture_results):
-    page = site.render(fixture_results)["cli.md"]
-    from tinyreport.cli import cli
-
-    for name, cmd in cli.commands.items():
-        assert f"## {name}" in page
-        assert cmd.help.strip().splitlines()[0] in page
-    assert "| `--port TEXT` | Serial port, e.g. /dev/ttyACM0 or COM5.  [required] |" in page
+    commands = list(walk(cli, "tinyreport"))
+    assert {"collect", "analyze", "capture", "ingest", "firmware"} <= {c[1] for c in commands}
+    for full, name, cmd in commands:
+        assert re.search(rf'<h\d id="[^"]*{re.escape(name)}">{re.escape(name)}</h\d>', page), name
+        assert f"{full} [OPTIONS]" in page, full
+        assert html.escape(cmd.help.strip().splitlines()[0], quote=False) in page, name
+    assert "--port TEXT            Serial port, e.g. /dev/ttyACM0 or COM5.  [required]" in page
     # Help text is text, not HTML: placeholders in angle brackets stay visible.
     assert "benchmarks/logs/&lt;time&gt;-&lt;port&gt;.log" in page
-    assert "tinyreport capture [OPTIONS]" in page
+
+
+def test_site_does_not_import_the_cli():
+    """site/ reads the results file only: rendering every page leaves tinyreport.cli unloaded."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, json\n"
+        "from tinyreport.results import Results\n"
+        "from tinyreport.site import render\n"
+        f"results = Results.from_dict(json.loads(open({str(FIXTURE)!r}).read()))\n"
+        "render.render(results)\n"
+        "print('tinyreport.cli' in sys.modules, 'tinyreport.pipeline' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert proc.stdout.split() == ["False", "False"]
 
 
 def test_notebook_runs_against_the_results_file(tmp_path, fixture_results):
@@ -319,7 +351,7 @@ def test_notebook_runs_against_the_results_file(tmp_path, fixture_results):
     assert sum('class="tr-chart"' in h for h in html_out) == 2
     text = "".join(o.get("text", "") for o in outputs)
     best = site.recommendation(fixture_results)["model"]
-    assert f"Deploy {best} as int8 on the Seeed Studio XIAO ESP32S3" in text
+    assert f"Deploy {best} as int8 on the Seeed Studio XIAO ESP32-S3" in text
     # The feasibility table: bytes as integers with separators, KiB with one decimal.
     feasibility = next(h for h in html_out if "T_lab05-feasibility" in h)
     cells = re.findall(r">\s*([^<]*?)\s*</td>", feasibility)
@@ -410,3 +442,73 @@ def test_feasibility_map_without_per_board_analysis_is_estimated(fixture_results
     assert by_board["stm32f4"]["provenance"] == "estimated"
     assert any("estimated" in n for n in notes)
     assert "estimated" in next(c for c in cells if c["board"] == "stm32f4")["label"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Navigation
+
+
+NAV_HOOK = """
+import json
+
+
+def on_nav(nav, config, files):
+    def walk(items):
+        for item in items:
+            yield item.title or (item.file.src_uri if item.is_page else "")
+            yield from walk(item.children or [])
+
+    with open(config.config_file_path + ".nav.json", "w") as out:
+        json.dump(list(walk(nav.items)), out)
+"""
+
+
+def test_nav_puts_the_report_first_and_takes_in_new_generated_pages(tmp_path):
+    """docs/.nav.yml on the site's pages plus pages others may generate later: the strict build
+    passes (no page left out of the nav) and every new page lands in its section."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).parents[1]
+    docs = tmp_path / "docs"
+    shutil.copy(root / "docs/.nav.yml", tmp_path / "nav.yml")
+    pages = [
+        p.relative_to(root / "docs").as_posix()
+        for p in (root / "docs").rglob("*")
+        if p.suffix in (".md", ".ipynb") and "data" not in p.parts
+    ]
+    pages += ["report/models/mlp.md", "report/models/cnn.md", "report/config.md"]
+    # Pages other people's generators may add.
+    pages += ["report/compare/pr-diff.md", "report/variants/optimization.md", "report/espdl.md"]
+    for rel in set(pages):  # untitled in the nav unless .nav.yml names them: their path
+        (docs / rel).with_suffix(".md").parent.mkdir(parents=True, exist_ok=True)
+        (docs / rel).with_suffix(".md").write_text("Text.\n")
+    nav = (tmp_path / "nav.yml").read_text().replace(".ipynb", ".md")
+    (docs / ".nav.yml").write_text(nav)
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: t\nstrict: true\nplugins:\n  - awesome-nav\n"
+        "validation:\n  omitted_files: warn\nhooks:\n  - nav_hook.py\n"
+    )
+    (tmp_path / "nav_hook.py").write_text(NAV_HOOK)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    titles = json.loads((tmp_path / "mkdocs.yml.nav.json").read_text())
+    sections = ["Report", "Labs", "Reference", "About tinyreport"]
+    assert [t for t in titles if t in sections] == sections
+    report = titles[titles.index("Report") : titles.index("Labs")]
+    assert report[:2] == ["Report", "Overview"]
+    assert report.index("Models") < report.index("Comparisons")
+    comparisons = report[report.index("Comparisons") :]
+    assert comparisons[1:3] == ["Keras vs float vs int8", "report/compare/feasibility.md"]
+    assert {"report/compare/pr-diff.md", "report/variants/optimization.md"} <= set(comparisons)
+    assert report[-1] == "report/espdl.md"
+    about = titles[titles.index("About tinyreport") :]
+    assert "tinyreport's own speed" in about and "How good the numbers are" in about
+    reference = titles[titles.index("Reference") : titles.index("About tinyreport")]
+    assert reference[1:3] == ["Command line", "Configuration"]

@@ -520,60 +520,7 @@ def timeline_chart(model: ModelResult, kind: str | None = None) -> dict | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# CLI reference
-
-
-def _cli_params(cmd, ctx) -> list[dict[str, str]]:
-    import click
-
-    params = []
-    for p in cmd.get_params(ctx):
-        if isinstance(p, click.Option):
-            record = p.get_help_record(ctx)
-            if record is not None:
-                params.append({"names": record[0], "help": record[1]})
-        else:
-            metavar = p.make_metavar(ctx) if _takes_ctx(p) else p.make_metavar()
-            what = "one or more" if p.nargs == -1 else "one"
-            params.append({"names": metavar, "help": f"argument: {what}" + (
-                ", required" if p.required else ""
-            )})  # fmt: skip
-    return params
-
-
-def cli_reference() -> list[dict[str, Any]]:
-    """The CLI and every command's usage, help and options, read from click itself."""
-    import click
-
-    from tinyreport.cli import cli
-
-    top = click.Context(cli, info_name="tinyreport", **cli.context_settings)
-    commands = [
-        {
-            "name": "tinyreport",
-            "usage": "tinyreport " + " ".join(cli.collect_usage_pieces(top)),
-            "help": (cli.help or "").strip(),
-            "params": _cli_params(cli, top),
-        }
-    ]
-    for name in sorted(cli.commands):
-        cmd = cli.commands[name]
-        ctx = click.Context(cmd, info_name=name, parent=top, **cmd.context_settings)
-        commands.append(
-            {
-                "name": name,
-                "usage": "tinyreport " + name + " " + " ".join(cmd.collect_usage_pieces(ctx)),
-                "help": (cmd.help or "").strip(),
-                "params": _cli_params(cmd, ctx),
-            }
-        )
-    return commands
-
-
-def _takes_ctx(param) -> bool:
-    import inspect
-
-    return "ctx" in inspect.signature(param.make_metavar).parameters
+# Text
 
 
 def source_sentence(model: ModelResult) -> str:
@@ -702,7 +649,6 @@ def render(results: Results) -> dict[str, str]:
             results=results, page=data
         ),
         "config.md": env.get_template("config.md.jinja").render(sections=reference()),
-        "cli.md": env.get_template("cli.md.jinja").render(commands=cli_reference()),
     }
     card = env.get_template("model.md.jinja")
     for model in results.models:
