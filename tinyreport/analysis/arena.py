@@ -166,9 +166,13 @@ def _per_channel_arrays(model: Model, op: Operator) -> list[tuple[int, str]]:
     elif op.op == "DEPTHWISE_CONV_2D":
         n = model.tensors[op.inputs[1]].shape[3]
     elif op.op == "FULLY_CONNECTED":
-        if model.tensors[op.inputs[0]].dtype not in ("INT8", "INT16"):
+        # fully_connected_common.cc: only a quantized filter with more than one scale.
+        w = model.tensors[op.inputs[1]]
+        if model.tensors[op.inputs[0]].dtype == "FLOAT32" or not (
+            w.quantization and w.quantization.per_channel
+        ):
             return []
-        n = model.tensors[op.inputs[1]].shape[0]
+        n = len(w.quantization.scales)
     else:
         return []
     return [(4 * n, "per-channel output multipliers"), (4 * n, "per-channel output shifts")]
