@@ -54,27 +54,38 @@ class Profile:
 
 
 def _profile_tables() -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[str, int]]:
-    # sizeof/alignof of the TfLite*Params structs in tensorflow/lite/core/c/builtin_op_data.h.
-    # They hold no pointers, so 64-bit and 32-bit agree (FULLY_CONNECTED differs by release).
+    # sizeof/alignof of the TfLite*Params structs in tensorflow/lite/core/c/builtin_op_data.h
+    # that each operator's Parse function allocates. They hold no pointers, so 64-bit and 32-bit
+    # agree (FULLY_CONNECTED differs by release). Read from the wheel's Parse allocations.
     builtin = {
         "ADD": (8, 4), "SUB": (8, 4), "MUL": (4, 4), "DIV": (4, 4),
         "CONCATENATION": (8, 4), "CONV_2D": (28, 4), "DEPTHWISE_CONV_2D": (28, 4),
         "AVERAGE_POOL_2D": (40, 4), "MAX_POOL_2D": (40, 4), "L2_POOL_2D": (40, 4),
         "MEAN": (1, 1), "SUM": (1, 1), "REDUCE_MAX": (1, 1), "REDUCE_MIN": (1, 1),
-        "RESHAPE": (36, 4), "SQUEEZE": (36, 4), "SHAPE": (4, 4), "SOFTMAX": (4, 4),
-        "STRIDED_SLICE": (24, 4), "PACK": (8, 4), "UNPACK": (8, 4), "GATHER": (8, 4),
-        "LEAKY_RELU": (4, 4), "SPLIT": (4, 4), "SPLIT_V": (4, 4), "TRANSPOSE_CONV": (20, 4),
-        "RESIZE_NEAREST_NEIGHBOR": (2, 1), "RESIZE_BILINEAR": (2, 1), "ARG_MAX": (4, 4),
-        "ARG_MIN": (4, 4), "CAST": (8, 4), "DEPTH_TO_SPACE": (4, 4), "SPACE_TO_DEPTH": (4, 4),
-        "L2_NORMALIZATION": (4, 4), "BATCH_MATMUL": (3, 1), "MIRROR_PAD": (4, 4),
+        "REDUCE_ALL": (1, 1), "RESHAPE": (36, 4), "SQUEEZE": (36, 4), "SHAPE": (4, 4),
+        "SOFTMAX": (4, 4), "STRIDED_SLICE": (24, 4), "PACK": (8, 4), "UNPACK": (8, 4),
+        "GATHER": (8, 4), "LEAKY_RELU": (4, 4), "SPLIT": (4, 4), "SPLIT_V": (4, 4),
+        "TRANSPOSE_CONV": (20, 4), "RESIZE_NEAREST_NEIGHBOR": (2, 1), "RESIZE_BILINEAR": (2, 1),
+        "ARG_MAX": (4, 4), "ARG_MIN": (4, 4), "CAST": (8, 4), "DEPTH_TO_SPACE": (4, 4),
+        "SPACE_TO_DEPTH": (4, 4), "L2_NORMALIZATION": (4, 4), "BATCH_MATMUL": (3, 1),
+        "MIRROR_PAD": (4, 4), "CUMSUM": (2, 1), "SVDF": (12, 4),
+        "UNIDIRECTIONAL_SEQUENCE_LSTM": (16, 4), "CALL_ONCE": (4, 4), "IF": (8, 4),
+        "WHILE": (8, 4),
     }  # fmt: skip
     # Init() sizes of the reference kernels, 64-bit build of the tflite-micro wheel (measured
-    # with a debugger on AllocatePersistentBuffer; see docs/reference/analysis.md).
+    # with a debugger on AllocatePersistentBuffer; see docs/reference/analysis.md). 0: the
+    # kernel has no Init() or allocates nothing in it.
     op_data_64 = {
         "CONV_2D": 80, "DEPTHWISE_CONV_2D": 80, "FULLY_CONNECTED": 72, "SOFTMAX": 80,
         "AVERAGE_POOL_2D": 32, "MAX_POOL_2D": 32, "ADD": 60, "CONCATENATION": 80,
         "MEAN": 44, "STRIDED_SLICE": 84, "LOGISTIC": 16, "TANH": 16, "MUL": 36, "SUB": 52,
         "REDUCE_MAX": 44, "QUANTIZE": 32, "DEQUANTIZE": 32, "SUM": 44, "REDUCE_MIN": 44,
+        "REDUCE_ALL": 44, "PAD": 56, "PADV2": 56, "LEAKY_RELU": 24, "RELU": 28, "RELU6": 8,
+        "PRELU": 28, "HARD_SWISH": 20, "ELU": 256, "DIV": 28, "SQUARED_DIFFERENCE": 112,
+        "EQUAL": 32, "NOT_EQUAL": 32, "GREATER": 32, "GREATER_EQUAL": 32, "LESS": 32,
+        "LESS_EQUAL": 32, "ABS": 28, "RSQRT": 28, "L2_NORMALIZATION": 4, "MIRROR_PAD": 20,
+        "SPACE_TO_BATCH_ND": 4, "BATCH_MATMUL": 32, "SELECT_V2": 1, "TRANSPOSE_CONV": 88,
+        "SVDF": 36, "UNIDIRECTIONAL_SEQUENCE_LSTM": 688,
     }  # fmt: skip
     # The same for the i386 build (-m32) of tflite-micro 90b983c, plain MicroInterpreter.
     op_data_32 = {
@@ -85,6 +96,21 @@ def _profile_tables() -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[
     }  # fmt: skip
     return builtin, op_data_64, op_data_32
 
+
+# Reference kernels with no Init() (or one that allocates nothing), on every ABI: tflite-micro
+# kernels/*.cc register them with a null init, and the wheel allocates no op data for them.
+NO_OP_DATA = frozenset(
+    {
+        "ADD_N", "ARG_MAX", "ARG_MIN", "BATCH_TO_SPACE_ND", "BROADCAST_ARGS", "BROADCAST_TO",
+        "CAST", "CEIL", "COS", "CUMSUM", "DEPTH_TO_SPACE", "DYNAMIC_UPDATE_SLICE",
+        "EMBEDDING_LOOKUP", "EXP", "EXPAND_DIMS", "FILL", "FLOOR", "FLOOR_DIV", "FLOOR_MOD",
+        "GATHER", "GATHER_ND", "L2_POOL_2D", "LOG", "LOGICAL_AND", "LOGICAL_NOT", "LOGICAL_OR",
+        "LOG_SOFTMAX", "MAXIMUM", "MINIMUM", "NEG", "PACK", "RESHAPE", "RESIZE_BILINEAR",
+        "RESIZE_NEAREST_NEIGHBOR", "REVERSE_V2", "ROUND", "SHAPE", "SIN", "SLICE",
+        "SPACE_TO_DEPTH", "SPLIT", "SPLIT_V", "SQRT", "SQUARE", "SQUEEZE", "TRANSPOSE", "UNPACK",
+        "ZEROS_LIKE",
+    }
+)  # fmt: skip
 
 _BUILTIN, _OP_DATA_64, _OP_DATA_32 = _profile_tables()
 
@@ -159,12 +185,21 @@ PROFILES = {p.name: p for p in (HOST, REFERENCE_32, ESP32S3)}
 # Kernel behaviour shared by the profiles: Prepare-time allocations and scratch requests.
 
 
-def _per_channel_arrays(model: Model, op: Operator) -> list[tuple[int, str]]:
-    """Conv/depthwise always, FC for quantized types: output multiplier and shift arrays."""
-    if op.op == "CONV_2D":
-        n = model.tensors[op.inputs[1]].shape[0]
-    elif op.op == "DEPTHWISE_CONV_2D":
-        n = model.tensors[op.inputs[1]].shape[3]
+def _tensor(model: Model, op: Operator, position: int):
+    """The operator's input at `position`, or None when it is omitted or absent."""
+    if position >= len(op.inputs) or op.inputs[position] < 0:
+        return None
+    return model.tensors[op.inputs[position]]
+
+
+def _prepare_persistent(model: Model, op: Operator) -> list[tuple[int, str]]:
+    """What a reference kernel's Prepare() asks AllocatePersistentBuffer for (16-aligned), in
+    order: per-channel quantization arrays, int16 softmax lookup tables, writable output dims."""
+    channel_arrays = {"CONV_2D": (1, 0), "DEPTHWISE_CONV_2D": (1, 3), "TRANSPOSE_CONV": (1, 0)}
+    if op.op in channel_arrays:
+        # conv_common.cc, depthwise_conv_common.cc, transpose_conv.cc: always, for every type.
+        position, dim = channel_arrays[op.op]
+        n = model.tensors[op.inputs[position]].shape[dim]
     elif op.op == "FULLY_CONNECTED":
         # fully_connected_common.cc: only a quantized filter with more than one scale.
         w = model.tensors[op.inputs[1]]
@@ -173,14 +208,30 @@ def _per_channel_arrays(model: Model, op: Operator) -> list[tuple[int, str]]:
         ):
             return []
         n = len(w.quantization.scales)
+    elif op.op == "SOFTMAX":
+        # softmax_common.cc InitializeLutForInt16: two int16 tables of LUTSize<int16_t>() = 513.
+        if model.tensors[op.inputs[0]].dtype != "INT16":
+            return []
+        return [(2 * 513, "int16 exp lookup table"), (2 * 513, "int16 1/(1+x) lookup table")]
+    elif op.op in _WRITABLE_DIMS:
+        # kernel_util.cc CreateWritableTensorDimsWithCopy: a TfLiteIntArray for the output dims.
+        rank = len(model.tensors[op.outputs[0]].shape)
+        return [(4 + 4 * rank, "writable output dims")]
     else:
         return []
     return [(4 * n, "per-channel output multipliers"), (4 * n, "per-channel output shifts")]
 
 
-def _reference_scratch(model: Model, op: Operator) -> list[tuple[int, str]]:
-    """Scratch buffers reference kernels request (TFLM kernels/reduce_common.cc)."""
-    if op.op in ("MEAN", "SUM"):
+# Kernels whose Prepare() moves the output dims into the arena (gather.cc, gather_nd.cc,
+# depth_to_space.cc, space_to_depth.cc, l2_pool_2d.cc, embedding_lookup.cc).
+_WRITABLE_DIMS = frozenset(
+    {"GATHER", "GATHER_ND", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "L2_POOL_2D"}
+)
+
+
+def _reference_scratch(model: Model, op: Operator, pointer_bytes: int) -> list[tuple[int, str]]:
+    """Scratch buffers the reference kernels request in Prepare(), in request order."""
+    if op.op in ("MEAN", "SUM"):  # reduce_common.cc
         x, axis, out = (model.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
         requests = []
         if x.dtype in ("INT8", "INT16"):
@@ -190,6 +241,35 @@ def _reference_scratch(model: Model, op: Operator) -> list[tuple[int, str]]:
     if op.op in ("REDUCE_MAX", "REDUCE_MIN"):
         x, axis = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
         return [(4 * len(x.shape), "reduce input iterator"), (4 * axis.n_elements, "axes")]
+    if op.op == "TRANSPOSE_CONV":  # transpose_conv.cc: int32 or int64 accumulators
+        x, out = model.tensors[op.inputs[2]], model.tensors[op.outputs[0]]
+        requests = []
+        if x.dtype == "INT8":
+            requests.append((4 * out.n_elements, "int32 accumulators"))
+        elif x.dtype == "INT16":
+            requests.append((8 * out.n_elements, "int64 accumulators"))
+            bias = _tensor(model, op, 3)
+            if bias is not None and bias.dtype == "INT16":
+                requests.append((8 * bias.n_elements, "int64 bias"))
+        return requests
+    if op.op == "SVDF":  # svdf_common.cc
+        x, w = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
+        batch, filters = x.shape[0], w.shape[0]
+        rank = op.options.get("rank", 1)
+        requests = [(4 * batch * filters, "SVDF state products")]
+        if x.dtype == "INT8":
+            requests.append((4 * batch * (filters // rank), "SVDF output accumulators"))
+        return requests
+    if op.op == "UNIDIRECTIONAL_SEQUENCE_LSTM":  # unidirectional_sequence_lstm.cc: four buffers
+        x, state, cell = (model.tensors[op.inputs[i]] for i in (0, 18, 19))
+        batch = x.shape[1] if op.options.get("time_major") else x.shape[0]
+        size = batch * state.shape[-1] * (4 if cell.dtype == "FLOAT32" else 2)
+        return [(size, f"LSTM gate buffer {i + 1}") for i in range(4)]
+    if op.op == "MIRROR_PAD":  # mirror_pad.cc
+        rank = len(model.tensors[op.inputs[0]].shape)
+        return [(4 * rank, "output dims element counts"), (4 * rank, "input dims element counts")]
+    if op.op == "ADD_N" and model.tensors[op.outputs[0]].dtype == "FLOAT32":  # add_n.cc
+        return [(pointer_bytes * len(op.inputs), "input pointers")]
     return []
 
 
@@ -279,15 +359,27 @@ def esp_nn_scratch(model: Model, op: Operator) -> list[tuple[int, str]]:
     return []
 
 
-# Operators whose allocations the tables above describe completely (checked in the tests).
-_EXACT_OPS = frozenset(
+# Kernels whose Prepare() allocates what the functions above do not describe (resource
+# variables, control flow, batch matmul's transposed copies, op data allocated in Prepare).
+_PREPARE_UNMODELLED = frozenset(
     {
-        "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX", "AVERAGE_POOL_2D",
-        "MAX_POOL_2D", "ADD", "CONCATENATION", "MEAN", "RESHAPE", "SHAPE", "STRIDED_SLICE",
-        "PACK", "EXPAND_DIMS", "LOGISTIC", "TANH", "MUL", "SUB", "REDUCE_MAX", "QUANTIZE",
-        "DEQUANTIZE",
+        "ASSIGN_VARIABLE", "BATCH_MATMUL", "CALL_ONCE", "CUMSUM", "EMBEDDING_LOOKUP", "IF",
+        "LOG_SOFTMAX", "READ_VARIABLE", "VAR_HANDLE", "WHILE",
     }
 )  # fmt: skip
+
+
+def unmodelled_ops(model: Model, profile: Profile) -> tuple[str, ...]:
+    """Operators of `model` whose allocations `profile` does not describe completely."""
+    missing = set()
+    for op in model.operators:
+        if op.op in _PREPARE_UNMODELLED or op.op.startswith("CUSTOM:"):
+            missing.add(op.op)
+        elif op.op not in profile.op_data and op.op not in NO_OP_DATA:
+            missing.add(op.op)
+        elif op.op == "ADD_N" and model.tensors[op.outputs[0]].dtype != "FLOAT32":
+            missing.add(op.op)  # add_n.cc allocates op data in Prepare for int8
+    return tuple(sorted(missing))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,7 +594,7 @@ def plan_arena(model: Model, profile: Profile = HOST) -> ArenaPlan:
     """Plan `model`'s arena as the TFLM build described by `profile` would."""
     scratch = []
     for op in model.operators:
-        requests = _reference_scratch(model, op)
+        requests = _reference_scratch(model, op, profile.pointer_bytes)
         if profile.esp_nn:
             requests = esp_nn_scratch(model, op) + requests
         scratch.append(requests)
@@ -519,7 +611,7 @@ def plan_arena(model: Model, profile: Profile = HOST) -> ArenaPlan:
         head=head,
         tail=_tail(model, profile, n_scratch),
         timeline=_timeline(model, head),
-        unmodelled_ops=tuple(sorted({op.op for op in model.operators} - _EXACT_OPS)),
+        unmodelled_ops=unmodelled_ops(model, profile),
         caveats=_caveats(model),
     )
 
@@ -533,8 +625,6 @@ def _caveats(model: Model) -> tuple[str, ...]:
         caveats.append("the file carries an offline memory plan, which TFLM follows instead")
     if model.has_compression_metadata:
         caveats.append("compressed tensors: their decompression buffers are not modelled")
-    if any(t.is_variable for t in model.tensors):
-        caveats.append("variable tensors: modelled in the tail but not checked against TFLM")
     return tuple(caveats)
 
 
@@ -561,9 +651,9 @@ def _tail(model: Model, profile: Profile, n_scratch: int) -> tuple[TailItem, ...
     for op in model.operators:
         if op.op in profile.op_data:
             add(profile.op_data[op.op], ALIGNMENT, "kernel op data", op.index)
-    # MicroInterpreterGraph::PrepareSubgraphs: per-channel quantization arrays.
+    # MicroInterpreterGraph::PrepareSubgraphs: what each kernel's Prepare() keeps.
     for op in model.operators:
-        for n, what in _per_channel_arrays(model, op):
+        for n, what in _prepare_persistent(model, op):
             add(n, ALIGNMENT, what, op.index)
     if n_scratch:
         size, align = profile.scratch_handle

@@ -99,6 +99,7 @@ _REQUIRED_OPERANDS = {
     "CONV_2D": (2, 1), "DEPTHWISE_CONV_2D": (2, 1), "TRANSPOSE_CONV": (3, 1),
     "FULLY_CONNECTED": (2, 1), "ADD": (2, 1), "SUB": (2, 1), "MUL": (2, 1),
     "MEAN": (2, 1), "SUM": (2, 1), "REDUCE_MAX": (2, 1), "REDUCE_MIN": (2, 1),
+    "SVDF": (2, 1), "UNIDIRECTIONAL_SEQUENCE_LSTM": (1, 1),
 }  # fmt: skip
 
 # Ranks those formulas index, as TFLM's kernels check them:
@@ -108,6 +109,8 @@ _OPERAND_RANKS = {
     "CONV_2D": _CONV_RANKS,
     "DEPTHWISE_CONV_2D": _CONV_RANKS,
     "FULLY_CONNECTED": (("input", 1, 2),),
+    "SVDF": (("input", 0, 2), ("input", 1, 2)),
+    "TRANSPOSE_CONV": (("input", 1, 4), ("input", 2, 4)),
 }
 
 # The filter dimension TFLM's kernels match a per-channel scale count against
@@ -375,6 +378,8 @@ _OPTIONS_TABLE = {
     "CONV_2D": "Conv2DOptions",
     "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
     "FULLY_CONNECTED": "FullyConnectedOptions",
+    "SVDF": "SVDFOptions",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
 }
 
 
@@ -488,6 +493,10 @@ def _read_options(s: ModuleType, o, op_name: str) -> dict:
         return {"filter": (opt.FilterHeight(), opt.FilterWidth())}
     if kind == "FullyConnectedOptions":
         return {"keep_num_dims": bool(opt.KeepNumDims())}
+    if kind == "SVDFOptions":
+        return {"rank": opt.Rank()}
+    if kind == "UnidirectionalSequenceLSTMOptions":
+        return {"time_major": bool(opt.TimeMajor())}
     return {
         "padding": opt.Padding(),
         "stride": (opt.StrideH(), opt.StrideW()),
@@ -634,6 +643,14 @@ def _check_operand_shapes(
                 f"{what} needs a rank-{rank} {kind} {position}, but tensor {t.index} "
                 f"'{t.name}' has shape {list(t.shape)}",
             )
+    if op_name == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+        # lstm_shared.h: 24 inputs; the planner reads the input and the two state tensors.
+        if len(o.inputs) != 24 or min(o.inputs[i] for i in (0, 18, 19)) < 0:
+            raise _corrupt(name, f"{what} needs 24 inputs with input, output state and cell state")
+        for i in (0, 18):
+            t = tensors[o.inputs[i]]
+            if len(t.shape) < 2:
+                raise _corrupt(name, f"{what} needs a rank-2 or more tensor {t.index} '{t.name}'")
     if op_name == "DEPTHWISE_CONV_2D" and tensors[o.inputs[0]].shape[3] == 0:
         t = tensors[o.inputs[0]]
         raise _corrupt(
@@ -669,6 +686,8 @@ def _check_options(what: str, op_name: str, o: _RawOperator, name: str) -> dict:
         if options["padding"] not in paddings:
             raise _corrupt(name, f"{what} has padding {options['padding']}, not SAME or VALID")
         options["padding"] = paddings[options["padding"]]
+    if options.get("rank", 1) < 1:
+        raise _corrupt(name, f"{what} has rank {options['rank']}; it must be at least 1")
     for key in ("filter", "stride", "dilation"):
         if key in options and min(options[key]) < 1:
             raise _corrupt(name, f"{what} has {key} {options[key]}; each must be at least 1")
