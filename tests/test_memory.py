@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 from graphs import BUILDERS, built, host_truth
 from hypothesis import given, settings
@@ -195,19 +197,23 @@ def test_align_up(n, aligned):
 
 
 @pytest.mark.slow
-def test_offline_plan_makes_the_plan_inexact(tmp_path):
+def test_offline_plan_with_the_wrong_tensor_count_is_refused(tmp_path):
+    """TFLM refuses an OfflineMemoryAllocation plan whose offset count is not the tensor count
+    (the corpus checks that valid plans are followed to the byte)."""
     from graphs import with_model
 
     from tinyreport.analysis.tflite_reader import schema
+    from tinyreport.errors import ModelFileError
 
     def add_offline_plan(m):
+        plan = schema().BufferT()
+        plan.data = list(struct.pack("<5i", 1, 0, 2, -1, -1))  # 2 offsets, 18 tensors
+        m.buffers.append(plan)
         entry = schema().MetadataT()
         entry.name = "OfflineMemoryAllocation"
-        entry.buffer = 0
+        entry.buffer = len(m.buffers) - 1
         m.metadata = [*(m.metadata or []), entry]
 
     path = with_model(built()["mnist_mlp_int8"], tmp_path / "offline.tflite", add_offline_plan)
-    plan = plan_arena(read_model(path), HOST)
-    assert not plan.exact
-    assert plan.caveats == ("the file carries an offline memory plan, which TFLM follows instead",)
-    assert plan_arena(read_model(built()["mnist_mlp_int8"]), HOST).caveats == ()
+    with pytest.raises(ModelFileError, match=r"offline memory plan with 2 tensor offsets for 18"):
+        read_model(path)

@@ -397,6 +397,7 @@ class HeadBuffer:
     first_scope: int  # allocation scopes: 0 = graph inputs, op i runs in scope i + 1
     last_scope: int
     offset: int = 0
+    offline_offset: int = -1  # the file's offline plan places it here; -1: the greedy planner
 
     @property
     def aligned_bytes(self) -> int:
@@ -541,10 +542,20 @@ def lifetimes(model: Model, scratch: list[list[tuple[int, str]]]) -> list[HeadBu
             first[t] = scope
         last[t] = scope
 
+    offline = model.offline_offsets or (-1,) * n_tensors
     buffers = [
-        HeadBuffer("tensor", t.index, t.name, t.n_bytes, first[t.index], last[t.index])
+        HeadBuffer(
+            "tensor",
+            t.index,
+            t.name,
+            t.n_bytes,
+            first[t.index],
+            last[t.index],
+            offline_offset=offline[t.index],
+        )
         for t in model.tensors
-        if not t.is_constant and not t.is_variable and t.n_bytes != 0
+        # An offline-planned variable tensor is placed in the head like the others.
+        if not t.is_constant and (not t.is_variable or offline[t.index] != -1) and t.n_bytes != 0
     ]
     for op, requests in zip(model.operators, scratch, strict=True):
         s = scratch_scopes[op.index]
@@ -566,19 +577,17 @@ def greedy_offsets(buffers: list[HeadBuffer]) -> list[int]:
     if count == 0:
         return []
     sizes = [b.aligned_bytes for b in buffers]
-    order = sorted(range(count), key=lambda i: (-sizes[i], -i))
+    # Offline-planned buffers first, in the order they were added, at their offsets.
+    fixed = [i for i in range(count) if buffers[i].offline_offset != -1]
+    online = [i for i in range(count) if buffers[i].offline_offset == -1]
+    order = fixed + sorted(online, key=lambda i: (-sizes[i], -i))
     offsets = [-1] * count
     placed: list[int] = []  # buffer indices sorted by offset (ties: insertion order)
     for i in order:
-        lo, hi = buffers[i].first_scope, buffers[i].last_scope
-        candidate = 0
-        for j in placed:
-            other = buffers[j]
-            if other.first_scope > hi or lo > other.last_scope:
-                continue
-            if offsets[j] - candidate >= sizes[i]:
-                break
-            candidate = max(candidate, offsets[j] + sizes[j])
+        if buffers[i].offline_offset != -1:
+            candidate = buffers[i].offline_offset
+        else:
+            candidate = _first_fit(buffers, sizes, offsets, placed, i)
         offsets[i] = candidate
         # Keep `placed` sorted by offset; an equal offset goes after the existing entries.
         pos = len(placed)
@@ -588,6 +597,22 @@ def greedy_offsets(buffers: list[HeadBuffer]) -> list[int]:
                 break
         placed.insert(pos, i)
     return offsets
+
+
+def _first_fit(
+    buffers: list[HeadBuffer], sizes: list[int], offsets: list[int], placed: list[int], i: int
+) -> int:
+    """The lowest offset where buffer i fits between the placed buffers alive with it."""
+    lo, hi = buffers[i].first_scope, buffers[i].last_scope
+    candidate = 0
+    for j in placed:
+        other = buffers[j]
+        if other.first_scope > hi or lo > other.last_scope:
+            continue
+        if offsets[j] - candidate >= sizes[i]:
+            break
+        candidate = max(candidate, offsets[j] + sizes[j])
+    return candidate
 
 
 def plan_arena(model: Model, profile: Profile = HOST) -> ArenaPlan:
@@ -621,8 +646,6 @@ def _caveats(model: Model) -> tuple[str, ...]:
     caveats = []
     if model.n_subgraphs > 1:
         caveats.append(f"{model.n_subgraphs} subgraphs: only the main subgraph is planned")
-    if model.has_offline_plan:
-        caveats.append("the file carries an offline memory plan, which TFLM follows instead")
     if model.has_compression_metadata:
         caveats.append("compressed tensors: their decompression buffers are not modelled")
     return tuple(caveats)

@@ -209,6 +209,9 @@ class Model:
     n_subgraphs: int
     has_offline_plan: bool
     has_compression_metadata: bool
+    # OfflineMemoryAllocation metadata: the head offset of each tensor of the main subgraph,
+    # -1 for a tensor the greedy planner places (micro_allocation_info.cc).
+    offline_offsets: tuple[int, ...] | None = None
 
     @property
     def op_types(self) -> tuple[str, ...]:
@@ -309,6 +312,7 @@ def parse_model(data: bytes, name: str = "<bytes>") -> Model:
     # Outside the try: the flatbuffer has been read, and an error from here on is a bug.
     model = _build(raw, name)
     _check_supported(model, name)
+    _check_tflm_kernels(model, name)
     return model
 
 
@@ -368,6 +372,8 @@ class _RawModel:
     outputs: tuple[int, ...]
     n_subgraphs: int
     metadata: frozenset[str]
+    offline_plan: tuple[int, ...] | None  # the OfflineMemoryAllocation buffer as int32 words
+    n_all_tensors: int  # tensors of every subgraph
 
 
 # BuiltinOptions table of the operators whose options tinyreport reads.
@@ -478,7 +484,22 @@ def _read(data: bytes, name: str) -> _RawModel:
             (root.Metadata(m).Name() or b"").decode("utf-8", "replace")
             for m in range(root.MetadataLength())
         ),
+        offline_plan=_offline_plan(root),
+        n_all_tensors=sum(root.Subgraphs(g).TensorsLength() for g in range(root.SubgraphsLength())),
     )
+
+
+def _offline_plan(root) -> tuple[int, ...] | None:
+    """The int32 words of the first metadata named exactly OfflineMemoryAllocation, as
+    AllocationInfoBuilder::GetOfflinePlannedOffsets finds it."""
+    for m in range(root.MetadataLength()):
+        entry = root.Metadata(m)
+        if entry.Name() == b"OfflineMemoryAllocation":
+            buf = root.Buffers(entry.Buffer())
+            data = buf.DataAsNumpy() if buf.DataLength() else b""
+            words = bytes(data)
+            return struct.unpack(f"<{len(words) // 4}i", words[: len(words) // 4 * 4])
+    return None
 
 
 def _read_options(s: ModuleType, o, op_name: str) -> dict:
@@ -575,7 +596,23 @@ def _build(raw: _RawModel, name: str) -> Model:
         n_subgraphs=raw.n_subgraphs,
         has_offline_plan="OfflineMemoryAllocation" in raw.metadata,
         has_compression_metadata="COMPRESSION_METADATA" in raw.metadata,
+        offline_offsets=_check_offline_plan(raw, len(tensors), name),
     )
+
+
+def _check_offline_plan(raw: _RawModel, n_tensors: int, name: str) -> tuple[int, ...] | None:
+    """The main subgraph's offline offsets; refuse a plan TFLM refuses."""
+    if raw.offline_plan is None:
+        return None
+    words = raw.offline_plan
+    if len(words) < 3 or words[2] != raw.n_all_tensors or len(words) < 3 + words[2]:
+        count = words[2] if len(words) >= 3 else "no"
+        raise ModelFileError(
+            f"{name} has an offline memory plan with {count} tensor offsets for "
+            f"{raw.n_all_tensors} tensors; TFLM refuses it (the number of offline buffer "
+            "offsets must equal the number of tensors)."
+        )
+    return tuple(words[3 : 3 + n_tensors])
 
 
 def _check_tensor(t: Tensor, name: str) -> None:
@@ -716,6 +753,57 @@ def _macs(op: str, inputs, outputs, tensors, options: dict) -> int:
         h, w = options.get("filter", (1, 1))
         return out.n_elements * h * w
     return 0
+
+
+# Input and filter types TFLM's weight-bearing kernels accept (conv_common.cc,
+# depthwise_conv_common.cc, transpose_conv.cc, fully_connected.cc): operator -> (input position,
+# filter position). Anything else is a hybrid (dynamic-range) or otherwise mixed model.
+_WEIGHTED = {
+    "CONV_2D": (0, 1), "DEPTHWISE_CONV_2D": (0, 1), "TRANSPOSE_CONV": (2, 1),
+    "FULLY_CONNECTED": (0, 1), "SVDF": (0, 1), "UNIDIRECTIONAL_SEQUENCE_LSTM": (0, 2),
+}  # fmt: skip
+_FILTER_TYPES = {"FLOAT32": {"FLOAT32"}, "INT8": {"INT8", "INT4"}, "INT16": {"INT8"}}
+
+# Input types the reference kernels accept where TFLite also has uint8 or float16 kernels
+# (softmax_common.cc, conv, pooling, add/mul, fully connected, dequantize_common.cc).
+_INPUT_TYPES = {
+    "SOFTMAX": {"FLOAT32", "INT8", "INT16"},
+    "DEQUANTIZE": {"INT8", "INT16", "UINT8"},
+    "AVERAGE_POOL_2D": {"FLOAT32", "INT8", "INT16"},
+    "MAX_POOL_2D": {"FLOAT32", "INT8", "INT16"},
+}
+
+
+def _check_tflm_kernels(model: Model, name: str) -> None:
+    """Refuse operand types TFLM's kernels reject in Prepare, with TFLM's reason."""
+    for t in model.tensors:
+        if t.dtype in ("FLOAT16", "BFLOAT16"):
+            raise ModelFileError(
+                f"{name} has {t.dtype.lower()} tensor {t.index} '{t.name}'; TFLM has no "
+                f"{t.dtype.lower()} kernels and refuses the model: convert without float16 "
+                "quantization (float32 or int8)."
+            )
+    for op in model.operators:
+        what = f"operator {op.index} ({op.op})"
+        if op.op in _WEIGHTED:
+            i, w = _WEIGHTED[op.op]
+            x = model.tensors[op.inputs[i]] if i < len(op.inputs) and op.inputs[i] >= 0 else None
+            f = model.tensors[op.inputs[w]] if w < len(op.inputs) and op.inputs[w] >= 0 else None
+            if x is not None and f is not None and f.dtype not in _FILTER_TYPES.get(x.dtype, ()):
+                raise ModelFileError(
+                    f"{name}: {what} has {x.dtype.lower()} input and {f.dtype.lower()} weights, "
+                    'a hybrid (dynamic-range quantized) operator; TFLM refuses it ("Hybrid '
+                    'models are not supported on TFLite Micro"): convert with full integer '
+                    "quantization or keep float weights."
+                )
+        if op.op in _INPUT_TYPES and op.inputs and op.inputs[0] >= 0:
+            x = model.tensors[op.inputs[0]]
+            if x.dtype not in _INPUT_TYPES[op.op]:
+                raise ModelFileError(
+                    f"{name}: {what} reads a {x.dtype.lower()} tensor; TFLM's kernel accepts "
+                    f"only {', '.join(sorted(t.lower() for t in _INPUT_TYPES[op.op]))}, so "
+                    "TFLM refuses the model: convert it with int8 or float32 tensors."
+                )
 
 
 def _check_supported(model: Model, name: str) -> None:
