@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Everything under docs/ but what `tinyreport collect` generates (report/, data/, vendored JS).
+# Everything under docs/ but what `tinyreport collect` generates (report/, data/, assets/).
 HAND_WRITTEN_DOCS = sorted(
     p.name for p in (ROOT / "docs").iterdir() if p.name not in ("report", "data", "assets")
-) + ["assets/javascripts", "assets/stylesheets"]
+)
 
 # The smallest useful project: one small MLP, 100 images, one epoch (trains in seconds).
 TINY_CONFIG = """\

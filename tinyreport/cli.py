@@ -163,6 +163,17 @@ def firmware(config_path: Path, n_vectors: int, out: Path | None) -> None:
     click.echo(firmware_mod.generate(config, n_vectors=n_vectors, out=out))
 
 
+@cli.command()
+@click.argument(
+    "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("."), required=False
+)
+def init(folder: Path) -> None:
+    """Scaffold a project in FOLDER: config, MkDocs site, Pages workflows, .gitignore."""
+    from tinyreport.scaffold import init as init_project
+
+    click.echo(init_project(folder))
+
+
 def main() -> None:
     """Run the CLI; turn tinyreport's own errors into one line and a non-zero exit."""
     try:

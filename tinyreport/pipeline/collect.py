@@ -552,6 +552,15 @@ def check_outputs(config: Config) -> None:
             problem = output_problem(path, folder, name=lambda p: _rel(p, root))
             if problem is not None:
                 problems[key] = problem
+    from tinyreport.site.render import asset_is_ours, own_asset_files
+
+    if "docs_dir" not in problems:
+        theirs = [path for path in own_asset_files(docs_dir) if not asset_is_ours(path)]
+        if theirs:
+            problems["docs_dir"] = (
+                f"{_rel(theirs[0], root)} was not written by tinyreport (it lacks the generated "
+                "mark); tinyreport owns that folder: move the file elsewhere"
+            )
     if problems:
         raise ConfigError(
             "outputs that cannot be written; change [output] or the files in the way:\n"
