@@ -35,22 +35,52 @@ def test_pages_match_gold(fixture_results, update_gold):
 def test_overview_table_holds_the_measured_numbers(fixture_results):
     page = site.render(fixture_results)["index.md"]
     mlp = fixture_results.model("mlp")
-    row = next(line for line in page.splitlines() if line.startswith("| [mlp]"))
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[1] == f"{mlp.variants['keras'].size_bytes / 1024:,.1f} KiB"
-    assert cells[3] == f"{mlp.variants['tflite_int8'].size_bytes / 1024:,.1f} KiB"
-    acc = [
-        f"{100 * mlp.variants[k].accuracy:.2f} %" for k in ("keras", "tflite_float", "tflite_int8")
+    int8 = mlp.variants["tflite_int8"]
+    a = int8.analysis
+    answer, variants = [
+        [c.strip() for c in line.strip("|").split("|")]
+        for line in page.splitlines()
+        if line.startswith("| [mlp]")
     ]
-    assert cells[4] == " / ".join(acc)
-    arena = mlp.variants["tflite_int8"].arena.host_bytes
-    assert cells[5].endswith(f"/ {arena / 1024:,.1f} KiB")
+    # The answer first: verdicts, the board's arena (one figure: the board's), accuracy, MACs.
+    sram = a["budget"]["sram"]
+    pc = 100 * sram["demand_bytes"] / sram["capacity_bytes"]
+    assert answer[1] == f"{site.verdict_badge(sram['verdict'])} {pc:.1f} %"
+    assert answer[2] == site.verdict_badge(a["budget"]["flash"]["verdict"])
+    assert answer[3] == f"{a['arena']['target_bytes'] / 1024:,.1f} KiB"
+    assert answer[4] == f"{100 * int8.accuracy:.2f} %"
+    assert answer[5] == f"{int8.size_bytes / 1024:,.1f} KiB"
+    assert answer[6] == f"{a['model']['n_macs']:,}" == "109,184"  # 784×128 + 128×64 + 64×10
+    assert answer[7] == "not yet"
+    # The host arena is one click away, not on the overview.
+    assert f"{int8.arena.host_bytes / 1024:,.1f} KiB" not in answer
+    # The versions behind the computed arena are named where it is shown.
+    assert "esp-tflite-micro 1.3.8 with ESP-NN 1.1.2" in page
+    for cell, kind in zip(variants[1:], ("keras", "tflite_float", "tflite_int8"), strict=True):
+        v = mlp.variants[kind]
+        assert cell == f"{v.size_bytes / 1024:,.1f} KiB, {100 * v.accuracy:.2f} %"
+
+
+def test_model_card_lists_macs_weights_and_activations_per_operator(fixture_results):
+    card = site.render(fixture_results)["models/cnn.md"]
+    a = fixture_results.model("cnn").variants["tflite_int8"].analysis
+    rows = {r["index"]: r for r in site.layer_rows(fixture_results.model("cnn"))}
+    assert sum(r["n_macs"] for r in rows.values()) == a["model"]["n_macs"]
+    conv = next(r for r in rows.values() if r["op"] == "CONV_2D")
+    # 26×26 outputs × 8 filters × 3×3 taps; int8 weights 8×3×3×1 plus 8 int32 biases.
+    assert conv["n_macs"] == 26 * 26 * 8 * 9
+    assert conv["weights_bytes"] == 8 * 9 + 8 * 4
+    assert conv["in_bytes"] == 28 * 28 and conv["out_bytes"] == 26 * 26 * 8
+    assert (
+        f"| {conv['index']} | CONV_2D | 1×26×26×8 | 48,672 | 104 B | 784 B | 5,408 B |"
+        f" {conv['live_bytes']:,} B |" in card
+    )
 
 
 def test_charts_carry_valid_plotly_json(fixture_results):
     page = site.render(fixture_results)["index.md"]
     specs = re.findall(r'<div class="tr-chart" data-figure="([^"]*)"></div>', page)
-    assert len(specs) == 3
+    assert len(specs) == 2  # sizes and accuracy; the arena charts are on the variants page
     figures = [json.loads(html.unescape(s)) for s in specs]
     sizes = figures[0]
     assert [trace["name"] for trace in sizes["data"]] == ["Keras", "float TFLite", "int8 TFLite"]
@@ -105,15 +135,17 @@ def test_model_card_shows_the_arena_every_way_and_the_budget(fixture_results):
     cnn = fixture_results.model("cnn")
     int8 = cnn.variants["tflite_int8"]
     a = int8.analysis
-    # host TFLM measured | host computed | board computed | device
+    # board computed | device | host TFLM measured | host computed: the board's figure first
     arena_row = next(
         line.strip("|").split("|")
         for line in card.splitlines()
         if line.startswith("| int8 TFLite |") and "not measured" in line
     )
-    assert arena_row[1].strip() == site.fmt_bytes(int8.arena.host_bytes)
-    assert arena_row[2].strip() == site.fmt_bytes(a["arena"]["host_bytes"])
-    assert arena_row[3].strip() == site.fmt_bytes(a["arena"]["target_bytes"])
+    assert arena_row[1].strip() == site.fmt_bytes(a["arena"]["target_bytes"])
+    assert arena_row[2].strip() == "not measured"
+    assert arena_row[3].strip() == site.fmt_bytes(int8.arena.host_bytes)
+    assert arena_row[4].strip() == site.fmt_bytes(a["arena"]["host_bytes"])
+    assert "esp-tflite-micro 1.3.8 with ESP-NN 1.1.2 kernels" in card
     assert a["arena"]["host_bytes"] == int8.arena.host_bytes  # the planner equals host TFLM
     sram = a["budget"]["sram"]
     assert (
@@ -254,7 +286,7 @@ def test_device_runs_are_shown_with_their_log_and_simulated_ones_apart(tmp_path,
     assert "| 0 | CONV_2D | 912.5 µs | 5 |" in card
     assert card.count('<div class="tr-chart"') == 6  # the operator profile's chart too
     assert f"operator profile measured on device, {measured}" in card
-    assert _cells(pages["index.md"], "[cnn](models/cnn.md)")[-1] == "measured"
+    assert _cells(pages["index.md"], "[cnn](models/cnn.md)")[-1] == "measured, arena 9.7 KiB"
     assert f"| `{measured}` | 1 | 7 | 1 | 0 | 0 |" in site.render(
         replace(results, device_logs=[{"path": str(measured), "n_boots": 1, "n_records": 7,
                                        "n_runs": 1, "n_runs_unknown_model": 0, "problems": []}])
@@ -416,7 +448,7 @@ def test_pages_render_without_the_memory_analysis(fixture_results):
     )
     assert site.recommendation(bare) is None
     row = _cells(pages["index.md"], "[mlp](models/mlp.md)")
-    assert row[6:8] == ["—", "—"]  # no SRAM or flash verdict without a budget
+    assert row[1:4] == ["—", "—", "—"]  # no verdicts or board arena without the analysis
 
 
 def test_feasibility_map_without_per_board_analysis_is_estimated(fixture_results):

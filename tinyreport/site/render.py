@@ -259,6 +259,80 @@ def quantization_rows(model: ModelResult) -> list[dict[str, Any]]:
     return rows
 
 
+def arena_basis(target: dict[str, Any]) -> str:
+    """How a board's computed arena was obtained, naming the TFLM and kernel versions behind it."""
+    from tinyreport.analysis.arena import PROFILES
+
+    profile = PROFILES.get(target.get("profile", ""))
+    build = profile.description if profile else f"profile {target.get('profile', '?')}"
+    return f"{target.get('label', 'computed')}; tinyreport's arena planner for {build}"
+
+
+def answer_rows(results: Results) -> list[dict[str, Any]]:
+    """The overview's answer per model: its deployable variant on the board, verdicts first."""
+    rows = []
+    for m in results.models:
+        kind = m.deploy_kind
+        v = m.variants[kind]
+        a = v.analysis
+        measured = [r for r in _measured(device_runs(m, kind)) if (r.get("arena") or {})]
+        rows.append(
+            {
+                "model": m.name,
+                "kind": kind,
+                "title": VARIANT_TITLES[kind],
+                "sram": a["budget"]["sram"]["verdict"] if a else None,
+                "flash": a["budget"]["flash"]["verdict"] if a else None,
+                "pc_sram": 100.0
+                * a["budget"]["sram"]["demand_bytes"]
+                / a["budget"]["sram"]["capacity_bytes"]
+                if a
+                else None,
+                "arena_bytes": a["arena"]["target_bytes"] if a else None,
+                "arena_provenance": (a["arena"]["target"].get("provenance", COMPUTED))
+                if a
+                else None,
+                "device_arena_bytes": measured[0]["arena"].get("used_bytes") if measured else None,
+                "accuracy": v.accuracy,
+                "size_bytes": v.size_bytes,
+                "n_macs": (a.get("model") or {}).get("n_macs") if a else None,
+                "measured": bool(_measured(device_runs(m))),
+            }
+        )
+    return rows
+
+
+def layer_rows(model: ModelResult, kind: str | None = None) -> list[dict[str, Any]]:
+    """Per operator of the analysed file: MACs, weight bytes, activation bytes in and out.
+
+    From the analysis in the results (read from the model file by tinyreport's reader): weights
+    are the operator's constant inputs, activations its other inputs and its outputs; `live` is
+    the arena's head bytes live while it runs, on the target board.
+    """
+    a = model.variants[kind or model.deploy_kind].analysis
+    if not a or not a.get("ops"):
+        return []
+    live = {t["index"]: t.get("live_bytes") for t in a.get("timeline") or []}
+    rows = []
+    for op in a["ops"]:
+        ins = op.get("inputs", [])
+        rows.append(
+            {
+                "index": op["index"],
+                "op": op["op"],
+                "n_macs": op.get("n_macs"),
+                "weights_bytes": sum(t["bytes"] for t in ins if t.get("constant")),
+                "in_bytes": sum(t["bytes"] for t in ins if not t.get("constant")),
+                "out_bytes": sum(t["bytes"] for t in op.get("outputs", [])),
+                "out_shape": " + ".join(
+                    "×".join(str(d) for d in t.get("shape", [])) for t in op.get("outputs", [])
+                ),
+                "live_bytes": live.get(op["index"], op.get("live_bytes")),
+            }
+        )
+    return rows
+
+
 def budget_rows(results: Results, memory: str) -> list[dict[str, Any]]:
     """One bar per model and TFLite variant: its budget on the target board (when analysed)."""
     rows = []
@@ -573,6 +647,7 @@ def environment() -> Environment:
     env.globals.update(
         charts=charts,
         vv=variant_value,
+        arena_basis=arena_basis,
         VARIANTS=VARIANTS,
         TFLITE=TFLITE,
         VARIANT_TITLES=VARIANT_TITLES,
@@ -624,6 +699,15 @@ def page_data(results: Results) -> dict[str, Any]:
             for b in boards
         ],
         "recommendation": recommendation(results),
+        "answers": answer_rows(results),
+        "arena_basis": next(
+            (
+                arena_basis(m.variants[m.deploy_kind].analysis["arena"]["target"])
+                for m in results.models
+                if m.variants[m.deploy_kind].analysis
+            ),
+            "not in the results file yet (no analysis): `tinyreport collect` adds it",
+        ),
         "per_kib": accuracy_per_kib(results),
         "latency": latency_rows(results),
         "device_logs": sorted(
@@ -658,6 +742,7 @@ def render(results: Results) -> dict[str, str]:
             page=data,
             arenas=arena_rows(model),
             quantization=quantization_rows(model),
+            layers=layer_rows(model),
             runs=[_device_row(r) for r in device_runs(model)],
             timeline=timeline_chart(model),
             source_sentence=source_sentence(model),
