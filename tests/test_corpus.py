@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from corpus import CORPUS, corpus, corpus_names
 
-from tinyreport.analysis.arena import HOST, plan_arena
+from tinyreport.analysis.arena import COVERED_CORPUS, HOST, op_variant, plan_arena
 from tinyreport.analysis.tflite_reader import read_model
 from tinyreport.errors import ModelFileError
 from tinyreport.pipeline.tflm_host import HostArena, measure_host_arenas
@@ -64,6 +64,25 @@ def state(path: Path, measured: HostArena | ModelFileError) -> str:
 @pytest.mark.parametrize("name", corpus_names())
 def test_host_plan_state(name, truth):
     assert state(CORPUS / name, truth[name]) == EXPECTED.get(name, EXACT)
+
+
+def test_coverage_table_is_what_the_corpus_proves(truth):
+    """COVERED_CORPUS (what makes a plan "exact") is exactly the operator variants of the corpus
+    models whose modelled host head and tail equal TFLM's."""
+    proven = set()
+    for name in corpus_names():
+        measured = truth[name]
+        if isinstance(measured, ModelFileError):
+            continue
+        try:
+            model = read_model(CORPUS / name)
+        except ModelFileError:
+            continue
+        plan = plan_arena(model, HOST)
+        equal = (plan.head_bytes, plan.tail_bytes) == (measured.head_bytes, measured.tail_bytes)
+        if equal and not plan.unmodelled_ops and not plan.caveats:
+            proven |= {op_variant(model, op) for op in model.operators}
+    assert proven == set(COVERED_CORPUS)
 
 
 def test_expected_states_name_corpus_models():

@@ -21,12 +21,14 @@ from tinyreport.results import COMPUTED, ESTIMATED
 # 1: first version. Added since: `arena.host.scratch` and `arena.target.scratch` (each kernel
 #    scratch buffer), `scratch_bytes` per `timeline` entry and in `peak_op`, `provenance` per
 #    entry of `boards`; `latency` (top level and per entry of `boards`: the predicted latency, or
-#    null for a board without a latency model) and `predicted_us` per entry of `ops`.
+#    null for a board without a latency model) and `predicted_us` per entry of `ops`; `bound` and
+#    `unverified_ops` in `arena.host` and `arena.target`.
 FORMAT_VERSION = 1
 
 HOST_SOURCE = (
     "tinyreport arena planner; equals tflite_micro's RecordingMicroAllocator "
-    "(Python wheel, 64-bit host) to the byte on the test graphs"
+    "(Python wheel, 64-bit host) to the byte on the test graphs and the public models of "
+    "tests/data/corpus"
 )
 _TARGET_NAMES = {"esp32s3": "ESP32-S3", "ref32": "a 32-bit target (reference kernels)"}
 
@@ -69,11 +71,9 @@ def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) ->
             "reserve_bytes": arena_with_margin(target.total_bytes),
             "host": {
                 **_plan_summary(host, model),
-                "provenance": "computed",
+                "provenance": ESTIMATED if host.bound == "lower" else COMPUTED,
                 "source": HOST_SOURCE,
-                "label": "computed, equal to host TFLM"
-                if host.exact
-                else "computed; some operators are not modelled, the tail may be off",
+                "label": _host_label(host),
             },
             "target": {
                 **_plan_summary(target, model),
@@ -127,21 +127,51 @@ def _latency_summary(latency: dict | None) -> dict | None:
     return {k: v for k, v in latency.items() if k != "ops"}
 
 
+def _why_not_exact(plan: ArenaPlan) -> str:
+    """The reasons a plan is not exact, as a clause ("" when it is exact)."""
+    reasons = []
+    if plan.unmodelled_ops:
+        reasons.append(f"allocations of {', '.join(plan.unmodelled_ops)} are not modelled")
+    reasons += plan.caveats
+    if plan.unverified_ops and not reasons:
+        reasons.append(
+            "modelled from TFLM's kernels but not checked against TFLM for "
+            + ", ".join(plan.unverified_ops)
+        )
+    return "; ".join(reasons)
+
+
+def _host_label(plan: ArenaPlan) -> str:
+    """How far the host figure can be trusted, in one phrase."""
+    if plan.bound == "exact":
+        return "computed, equal to host TFLM"
+    if plan.bound == "unverified":
+        return f"computed; {_why_not_exact(plan)}"
+    return f"lower bound: TFLM needs at least this; {_why_not_exact(plan)}"
+
+
 def _board_arena(board: Board, plan: ArenaPlan) -> dict:
     """Provenance and label of a board's planned arena: computed, or a lower bound when the
-    board's kernels request scratch buffers that the plan's profile leaves out."""
+    board's kernels request scratch buffers that the plan's profile leaves out, or when some
+    operator's allocations are not modelled."""
     name = _TARGET_NAMES.get(plan.profile, plan.profile)
-    approximate = "" if plan.exact else "; the tail is approximate (see unmodelled_ops)"
-    if board.kernel_scratch_modelled:
+    why = _why_not_exact(plan)
+    if board.kernel_scratch_modelled and plan.bound != "lower":
         return {
             "provenance": COMPUTED,
-            "label": f"computed for {name}, not yet confirmed by a device log{approximate}",
+            "label": f"computed for {name}, not yet confirmed by a device log"
+            + (f"; {why}" if why else ""),
         }
+    reasons = [why] if plan.bound == "lower" else []
+    if not board.kernel_scratch_modelled:
+        reasons.insert(
+            0,
+            f"this board runs {board.kernels}, whose kernels also request scratch buffers, "
+            "which are not modelled",
+        )
     return {
         "provenance": ESTIMATED,
-        "label": f"estimated lower bound: planned for {name}, but this board runs "
-        f"{board.kernels}, whose kernels also request scratch buffers, which are not "
-        f"modelled{approximate}",
+        "label": f"estimated lower bound: planned for {name}, but {'; '.join(reasons)}",
     }
 
 
@@ -180,7 +210,9 @@ def _plan_summary(plan: ArenaPlan, model: Model) -> dict:
         "head_bytes": plan.head_bytes,
         "tail_bytes": plan.tail_bytes,
         "exact": plan.exact,
+        "bound": plan.bound,
         "unmodelled_ops": list(plan.unmodelled_ops),
+        "unverified_ops": list(plan.unverified_ops),
         "caveats": list(plan.caveats),
         "tail": plan.tail_by_kind(),
         # Every kernel scratch buffer in the head. Each lives only while its operator runs, so
@@ -260,6 +292,13 @@ def render(doc: dict, console=None) -> None:
             a["label"],
         )
     console.print(table)
+    host = arena["host"]
+    if host["unmodelled_ops"]:
+        console.print(
+            f"Not modelled (the figures are lower bounds): {', '.join(host['unmodelled_ops'])}"
+        )
+    if host["unverified_ops"]:
+        console.print(f"Not checked against TFLM: {', '.join(host['unverified_ops'])}")
     console.print(
         f"Reserve in firmware: {_kib(arena['reserve_bytes'])} (margin policy: +10 %, min 1 KiB)"
     )
