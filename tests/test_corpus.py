@@ -32,8 +32,6 @@ PLANNED_TFLM_REFUSES = "planned, but TFLM refuses it"
 # Every model whose state is not EXACT, with its state. Shrinks as the planner improves.
 EXPECTED: dict[str, str] = {
     "sscma_esp32__fomo_efficientnet_coco_person.tflite": BOTH_REFUSE,
-    "tflm__audio_preprocessor_float.tflite": REFUSED_TFLM_ALLOCATES,
-    "tflm__audio_preprocessor_int8.tflite": REFUSED_TFLM_ALLOCATES,
     "tflm__person_detect_vela.tflite": BOTH_REFUSE,
     "tiny__kws_ref_model_float32.tflite": BOTH_REFUSE,
     "tiny__model_ToyCar_quant.tflite": BOTH_REFUSE,

@@ -86,6 +86,10 @@ def _profile_tables() -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[
         "LESS_EQUAL": 32, "ABS": 28, "RSQRT": 28, "L2_NORMALIZATION": 4, "MIRROR_PAD": 20,
         "SPACE_TO_BATCH_ND": 4, "BATCH_MATMUL": 32, "SELECT_V2": 1, "TRANSPOSE_CONV": 88,
         "SVDF": 36, "UNIDIRECTIONAL_SEQUENCE_LSTM": 688,
+        # The signal library's kernels (signal/micro/kernels/*.cc): their params structs.
+        "CUSTOM:SignalWindow": 8, "CUSTOM:SignalEnergy": 8, "CUSTOM:SignalPCAN": 4,
+        "CUSTOM:SignalFilterBankLog": 8, "CUSTOM:SignalFilterBank": 64,
+        "CUSTOM:SignalFilterBankSpectralSubtraction": 56, "CUSTOM:SignalRfft": 48,
     }  # fmt: skip
     # The same for the i386 build (-m32) of tflite-micro 90b983c, plain MicroInterpreter.
     op_data_32 = {
@@ -108,7 +112,7 @@ NO_OP_DATA = frozenset(
         "LOG_SOFTMAX", "MAXIMUM", "MINIMUM", "NEG", "PACK", "RESHAPE", "RESIZE_BILINEAR",
         "RESIZE_NEAREST_NEIGHBOR", "REVERSE_V2", "ROUND", "SHAPE", "SIN", "SLICE",
         "SPACE_TO_DEPTH", "SPLIT", "SPLIT_V", "SQRT", "SQUARE", "SQUEEZE", "TRANSPOSE", "UNPACK",
-        "ZEROS_LIKE",
+        "ZEROS_LIKE", "CUSTOM:SignalFftAutoScale", "CUSTOM:SignalFilterBankSquareRoot",
     }
 )  # fmt: skip
 
@@ -229,6 +233,28 @@ _WRITABLE_DIMS = frozenset(
 )
 
 
+def _last_dim(tensor) -> int:
+    """The innermost dimension (1 for a scalar)."""
+    return tensor.shape[-1] if tensor.shape else 1
+
+
+def _signal_init_buffers(model: Model, op: Operator, pointer_bytes: int) -> list[tuple[int, str]]:
+    """What the signal library's Init() allocates after its params, from the sizes in the
+    custom options, which TFLM's Prepare checks against the tensor shapes used here."""
+    if op.op == "CUSTOM:SignalFilterBank":  # filter_bank.cc: (num_channels + 1) uint64
+        return [(8 * (model.tensors[op.outputs[0]].n_elements + 1), "filter bank work area")]
+    if op.op == "CUSTOM:SignalFilterBankSpectralSubtraction":  # one uint32 per channel
+        return [(4 * model.tensors[op.inputs[0]].n_elements, "noise estimate")]
+    if op.op == "CUSTOM:SignalRfft":
+        # rfft.cc: RfftInt16GetNeededMemory(fft_length) = kiss_fftr_alloc's size for int16:
+        # the fftr state (3 pointers), the complex FFT of fft_length / 2 points (nfft,
+        # inverse, 64 factors, its twiddles) and 3/2 x fft_length / 2 super twiddles and tmp.
+        half = max(_last_dim(model.tensors[op.outputs[0]]) - 2, 0) // 2
+        state = 3 * pointer_bytes + (4 + 4 + 4 * 64 + 4 * half) + 4 * (half * 3 // 2)
+        return [(state, "FFT state")]
+    return []
+
+
 def _reference_scratch(model: Model, op: Operator, pointer_bytes: int) -> list[tuple[int, str]]:
     """Scratch buffers the reference kernels request in Prepare(), in request order."""
     if op.op in ("MEAN", "SUM"):  # reduce_common.cc
@@ -268,6 +294,10 @@ def _reference_scratch(model: Model, op: Operator, pointer_bytes: int) -> list[t
     if op.op == "MIRROR_PAD":  # mirror_pad.cc
         rank = len(model.tensors[op.inputs[0]].shape)
         return [(4 * rank, "output dims element counts"), (4 * rank, "input dims element counts")]
+    if op.op == "CUSTOM:SignalRfft":  # rfft.cc: fft_length samples of the input type
+        x = model.tensors[op.inputs[0]]
+        fft_length = max(_last_dim(model.tensors[op.outputs[0]]) - 2, 0)
+        return [(fft_length * (2 if x.dtype == "INT16" else 4), "FFT input buffer")]
     if op.op == "ADD_N" and model.tensors[op.outputs[0]].dtype == "FLOAT32":  # add_n.cc
         return [(pointer_bytes * len(op.inputs), "input pointers")]
     return []
@@ -396,22 +426,41 @@ COVERED_CORPUS = frozenset(
     {
         "ADD float32",
         "ADD int16",
+        "ADD int32",
         "ADD int8",
         "AVERAGE_POOL_2D float32",
         "AVERAGE_POOL_2D int8",
+        "CAST int16",
+        "CAST int32",
+        "CAST uint32",
+        "CONCATENATION int32",
         "CONCATENATION int8",
         "CONV_2D float32",
         "CONV_2D int16",
         "CONV_2D int8",
+        "CUSTOM:SignalEnergy int16",
+        "CUSTOM:SignalFftAutoScale int16",
+        "CUSTOM:SignalFilterBank uint32",
+        "CUSTOM:SignalFilterBankLog uint32",
+        "CUSTOM:SignalFilterBankSpectralSubtraction uint32",
+        "CUSTOM:SignalFilterBankSquareRoot uint64",
+        "CUSTOM:SignalPCAN uint32",
+        "CUSTOM:SignalRfft int16",
+        "CUSTOM:SignalWindow int16",
         "DEPTHWISE_CONV_2D float32",
         "DEPTHWISE_CONV_2D int8",
         "DEQUANTIZE int8",
+        "DIV int32",
         "FULLY_CONNECTED float32",
         "FULLY_CONNECTED int8",
         "LEAKY_RELU int16",
         "LOGISTIC int8",
+        "MAXIMUM int32",
         "MAX_POOL_2D int8",
         "MEAN int8",
+        "MINIMUM int32",
+        "MUL float32",
+        "MUL int32",
         "MUL int8",
         "PACK int32",
         "PAD int16",
@@ -422,6 +471,7 @@ COVERED_CORPUS = frozenset(
         "QUANTIZE int32",
         "QUANTIZE int8",
         "RESHAPE float32",
+        "RESHAPE int16",
         "RESHAPE int8",
         "RESIZE_NEAREST_NEIGHBOR int8",
         "SHAPE int8",
@@ -494,8 +544,10 @@ def unmodelled_ops(model: Model, profile: Profile) -> tuple[str, ...]:
     """Operators of `model` whose allocations `profile` does not describe completely."""
     missing = set()
     for op in model.operators:
-        if op.op in _PREPARE_UNMODELLED or op.op.startswith("CUSTOM:"):
+        if op.op in _PREPARE_UNMODELLED:
             missing.add(op.op)
+        elif op.op == "CUSTOM:SignalRfft" and model.tensors[op.inputs[0]].dtype != "INT16":
+            missing.add(op.op)  # the float and int32 FFT states have other sizes
         elif op.op not in profile.op_data and op.op not in NO_OP_DATA:
             missing.add(op.op)
         elif op.op == "ADD_N" and model.tensors[op.outputs[0]].dtype != "FLOAT32":
@@ -807,6 +859,8 @@ def _tail(model: Model, profile: Profile, n_scratch: int) -> tuple[TailItem, ...
     for op in model.operators:
         if op.op in profile.op_data:
             add(profile.op_data[op.op], ALIGNMENT, "kernel op data", op.index)
+            for n, what in _signal_init_buffers(model, op, profile.pointer_bytes):
+                add(n, ALIGNMENT, what, op.index)
     # MicroInterpreterGraph::PrepareSubgraphs: what each kernel's Prepare() keeps.
     for op in model.operators:
         for n, what in _prepare_persistent(model, op):

@@ -78,6 +78,17 @@ RESOLVER_METHODS = {
     "TANH": "AddTanh", "TRANSPOSE": "AddTranspose", "TRANSPOSE_CONV": "AddTransposeConv",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "AddUnidirectionalSequenceLSTM", "UNPACK": "AddUnpack",
     "VAR_HANDLE": "AddVarHandle", "WHILE": "AddWhile", "ZEROS_LIKE": "AddZerosLike",
+    # The signal library's custom operators (tensorflow/lite/micro/micro_mutable_op_resolver.h
+    # registers them by these custom names; the tflite_micro wheel has them all).
+    "CUSTOM:SignalDelay": "AddDelay", "CUSTOM:SignalEnergy": "AddEnergy",
+    "CUSTOM:SignalFftAutoScale": "AddFftAutoScale", "CUSTOM:SignalFilterBank": "AddFilterBank",
+    "CUSTOM:SignalFilterBankLog": "AddFilterBankLog",
+    "CUSTOM:SignalFilterBankSquareRoot": "AddFilterBankSquareRoot",
+    "CUSTOM:SignalFilterBankSpectralSubtraction": "AddFilterBankSpectralSubtraction",
+    "CUSTOM:SignalFramer": "AddFramer", "CUSTOM:SignalIrfft": "AddIrfft",
+    "CUSTOM:SignalOverlapAdd": "AddOverlapAdd", "CUSTOM:SignalPCAN": "AddPCAN",
+    "CUSTOM:SignalRfft": "AddRfft", "CUSTOM:SignalStacker": "AddStacker",
+    "CUSTOM:SignalWindow": "AddWindow",
 }  # fmt: skip
 
 _FILE_IDENTIFIER = b"TFL3"
