@@ -2,6 +2,7 @@
 
 import html
 import json
+import math
 import re
 import shutil
 from pathlib import Path
@@ -89,6 +90,54 @@ def test_charts_carry_valid_plotly_json(fixture_results):
     assert int8["y"][int8["x"].index("mlp")] == round(
         mlp.variants["tflite_int8"].size_bytes / 1024, 1
     )
+
+
+def test_accuracy_chart_zooms_and_annotates_the_differences(fixture_results):
+    from tinyreport.site import charts
+
+    fig = charts.accuracy(fixture_results)
+    values = [y for trace in fig["data"] for y in trace["y"] if y is not None]
+    bottom, top = fig["layout"]["yaxis"]["range"]
+    assert bottom <= min(values) and max(values) < top
+    assert bottom > 0  # zoomed: the fixture's accuracies are 78.7-84.7 %
+    cnn = fixture_results.model("cnn")
+    delta = 100 * (cnn.variants["tflite_int8"].accuracy - cnn.variants["tflite_float"].accuracy)
+    notes = {a["x"]: a["text"] for a in fig["layout"]["annotations"]}
+    assert notes["cnn"] == f"int8 − float: {delta:+.2f} points".replace("-", "−")
+    assert notes["cnn"] == "int8 − float: −0.40 points"
+
+
+def test_confusion_matrix_shows_counts_and_row_shares(fixture_results):
+    from tinyreport.site import charts
+
+    cnn = fixture_results.model("cnn")
+    counts = cnn.variants["tflite_int8"].evaluation.confusion
+    trace = charts.confusion(cnn, "tflite_int8", [str(d) for d in range(10)])["data"][0]
+    i, j = next((i, j) for i, r in enumerate(counts) for j, c in enumerate(r) if c and i != j)
+    share = round(100 * counts[i][j] / sum(counts[i]), 1)
+    assert trace["text"][i][j] == f"{counts[i][j]}<br>{share:g}%"
+    assert trace["customdata"][i][j] == [counts[i][j], share]
+    # Log colours: one error is visibly coloured next to a diagonal of about a hundred.
+    assert trace["z"][i][j] == round(math.log10(counts[i][j] + 1), 4) > 0
+    assert trace["colorbar"]["ticktext"][:3] == ["0", "1", "10"]
+
+
+def test_budget_chart_shows_the_arena_share_on_a_zoomed_axis(fixture_results):
+    data = site.page_data(fixture_results)
+    fig = charts_budget = site.charts.budget(data["sram"], "SRAM", "usable SRAM", ["x"])
+    arena = charts_budget["data"][0]
+    rows = data["sram"]
+    assert arena["name"] == rows[0]["items"][0]["what"]
+    for row, x in zip(rows, arena["x"], strict=True):
+        assert x == round(100 * row["items"][0]["bytes"] / row["limit_bytes"], 2)
+    top = fig["layout"]["xaxis"]["range"][1]
+    shares = [100 * r["demand_bytes"] / r["limit_bytes"] for r in rows]
+    assert max(shares) < top < 100  # zoomed to the demand, not to the whole board
+    assert f"(axis 0 to {top:g} % of usable SRAM)" in fig["layout"]["title"]["text"]
+    assert len(fig["data"]) <= 1 + 3 + 1  # arena, three largest lines, "other"
+    assert arena["marker"]["color"] not in [t["marker"]["color"] for t in fig["data"][1:]]
+    ends = [a["text"].strip() for a in fig["layout"]["annotations"]]
+    assert ends == [f"{s:.1f} % {r['verdict']}" for s, r in zip(shares, rows, strict=True)]
 
 
 def test_rendering_is_deterministic_and_clean(fixture_results):

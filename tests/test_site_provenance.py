@@ -216,7 +216,10 @@ def test_wording(fixture_results):
     accuracy = next(
         f for f in _figures(pages["index.md"]) if f["layout"]["title"]["text"].startswith("Test")
     )
-    assert accuracy["layout"]["yaxis"]["range"][0] == 0
+    # A zoomed axis states its range in the title and in the caption.
+    bottom, top = accuracy["layout"]["yaxis"]["range"]
+    assert f"(axis {bottom:g} to {top:.3g} %)" in accuracy["layout"]["title"]["text"]
+    assert "not 0–100 %" in pages["index.md"]  # the caption under the chart
     mkdocs = (ROOT / "mkdocs.yml").read_text()
     site_description = re.search(r"^site_description: (.*)$", mkdocs, re.M)[1]
     assert "Measured facts" not in site_description

@@ -62,30 +62,76 @@ def sizes(results: Results) -> dict:
     )
 
 
+def zoomed_range(values: list[float], step: float = 1.0, pad: float = 0.5) -> list[float]:
+    """An axis range around `values`, out to whole `step`s with `pad` steps of room, in 0-100."""
+    import math
+
+    lo, hi = min(values), max(values)
+    bottom = max(0.0, math.floor(lo / step - pad) * step)
+    top = min(100.0, math.ceil(hi / step + pad) * step)
+    return [bottom, max(top, bottom + step)]
+
+
 def accuracy(results: Results) -> dict:
-    """Test accuracy of every variant of every model, in percent."""
+    """Test accuracy of every variant of every model, on an axis zoomed to the values.
+
+    The axis range is stated in the title and every model's spread across its variants is
+    annotated in points, so a zoomed axis cannot be misread as large differences.
+    """
     names = [m.name for m in results.models]
+    kinds = _kinds(results)
     data = [
         {
             "type": "bar",
             "name": VARIANT_TITLES[kind],
             "x": names,
             "y": [_pc_accuracy(m, kind) for m in results.models],
+            "text": [
+                "" if _pc_accuracy(m, kind) is None else f"{_pc_accuracy(m, kind):.2f}"
+                for m in results.models
+            ],
+            "textposition": "outside",
+            "cliponaxis": False,
             "hovertemplate": "%{x}: %{y}%<extra>" + VARIANT_TITLES[kind] + "</extra>",
         }
-        for kind in _kinds(results)
+        for kind in kinds
     ]
-    # The axis starts at 0: a cut axis would make differences of a few tenths of a point look
-    # large. The tables give the differences in points.
+    values = [y for trace in data for y in trace["y"] if y is not None] or [0.0, 100.0]
+    span = max(values) - min(values)
+    bottom, top = zoomed_range(values, step=1.0 if span < 10 else 10.0)
+    top = min(100.0, top + (top - bottom) * 0.12)  # room for the labels and the annotations
+    annotations = []
+    for m in results.models:
+        ys = {k: _pc_accuracy(m, k) for k in kinds if _pc_accuracy(m, k) is not None}
+        if "tflite_int8" in ys and "tflite_float" in ys:
+            text = f"int8 − float: {ys['tflite_int8'] - ys['tflite_float']:+.2f} points"
+        elif len(ys) > 1:
+            text = f"spread {max(ys.values()) - min(ys.values()):.2f} points"
+        else:
+            continue
+        annotations.append(
+            {
+                "x": m.name,
+                "y": top,
+                "yanchor": "top",
+                "text": text.replace("-", "−"),
+                "showarrow": False,
+                "font": {"size": 12},
+            }
+        )
     return _figure(
         data,
-        f"Test accuracy on {results.dataset.n_test:,} images",
+        f"Test accuracy on {results.dataset.n_test:,} images (axis {bottom:g} to {top:.3g} %)",
         [
             f"accuracy: {results.dataset.n_test:,} test images; the Keras model run by Keras, "
-            "both TFLite files by the LiteRT interpreter (measured on host)"
+            "both TFLite files by the LiteRT interpreter (measured on host)",
+            f"the axis is zoomed to {bottom:g}–{top:.3g} %, not 0–100 %: bar heights exaggerate "
+            "the differences, which are annotated in points",
         ],
         barmode="group",
-        yaxis={"title": {"text": "%"}, "range": [0, 100]},
+        yaxis={"title": {"text": "%"}, "range": [bottom, top]},
+        annotations=annotations,
+        legend={"orientation": "h", "y": -0.15},
     )
 
 
@@ -118,24 +164,55 @@ def arena(results: Results) -> dict:
 
 
 def confusion(model: ModelResult, kind: str, labels: list[str]) -> dict:
-    """Confusion matrix of one variant as a heatmap, classes named by `labels`."""
+    """Confusion matrix of one variant: counts and row percentages in the cells, log colours.
+
+    The colour is log10(count + 1), so a handful of errors is visible next to a diagonal of
+    hundreds; the colour bar is labelled in counts.
+    """
+    import math
+
     evaluation = model.variants[kind].evaluation
+    counts = evaluation.confusion
+    rows = [sum(r) or 1 for r in counts]
+    pc = [[round(100 * c / rows[i], 1) for c in r] for i, r in enumerate(counts)]
+    colour = [[round(math.log10(c + 1), 4) for c in r] for r in counts]
+    top = max((c for r in counts for c in r), default=1)
+    ticks = [t for t in (0, 1, 10, 100, 1000, 10000, 100000) if t <= max(top, 1)]
+    text = [
+        [f"{c}<br>{p:g}%" if c else "" for c, p in zip(r, pr, strict=True)]
+        for r, pr in zip(counts, pc, strict=True)
+    ]
     digits = list(labels)
     return _figure(
         [
             {
                 "type": "heatmap",
-                "z": evaluation.confusion,
+                "z": colour,
                 "x": digits,
                 "y": digits,
-                "colorscale": "Blues",
-                "hovertemplate": "true %{y}, predicted %{x}: %{z}<extra></extra>",
+                "text": text,
+                "texttemplate": "%{text}",
+                "textfont": {"size": 10},
+                "customdata": [
+                    [[c, p] for c, p in zip(r, pr, strict=True)]
+                    for r, pr in zip(counts, pc, strict=True)
+                ],
+                # White for no count, light blue for a few, dark blue for the diagonal.
+                "colorscale": [[0, "#ffffff"], [0.12, "#deebf7"], [0.5, "#6baed6"], [1, "#08306b"]],
+                "colorbar": {
+                    "title": {"text": "count"},
+                    "tickvals": [round(math.log10(t + 1), 4) for t in ticks],
+                    "ticktext": [f"{t:,}" for t in ticks],
+                },
+                "hovertemplate": "true %{y}, predicted %{x}: %{customdata[0]} "
+                "(%{customdata[1]}% of true %{y})<extra></extra>",
             }
         ],
         f"Confusion matrix, {VARIANT_TITLES[kind]}",
         [
             f"counts over {evaluation.n_samples:,} test images, "
-            f"{evaluation.runtime} (measured on host)"
+            f"{evaluation.runtime} (measured on host); in each cell the count and its share of "
+            "the row (the true class); colour on a log scale"
         ],
         xaxis={"title": {"text": "predicted"}, "type": "category"},
         yaxis={"title": {"text": "true"}, "type": "category", "autorange": "reversed"},
@@ -196,53 +273,98 @@ def size_accuracy(results: Results) -> dict:
     )
 
 
+BUDGET_KEPT = 3  # budget lines drawn on their own besides the first; the rest as "other"
+
+
 def budget(rows: list[dict], title: str, limit_label: str, provenance: list[str]) -> dict:
-    """A stacked bar per model of its budget components, with each model's limit as a marker.
+    """A horizontal stacked bar per model: its budget lines as a share of its limit.
+
+    The axis is zoomed to the largest demand (the range is stated in the title), so that the
+    first line (the arena, or the model file) is legible next to the system's share; each bar
+    ends with its share of the limit and its verdict. Lines beyond the first and the
+    `BUDGET_KEPT` largest are drawn together as "other", named in the hover text.
 
     `rows`: one per bar, `{"label", "items": [{"what", "bytes"}], "limit_bytes", "verdict"}`
     (the page data from `tinyreport.site.render`).
     """
     labels = [r["label"] for r in rows]
-    order: list[str] = []
+    first = rows[0]["items"][0]["what"] if rows and rows[0]["items"] else None
+    totals: dict[str, int] = {}
     for r in rows:
         for item in r["items"]:
-            if item["what"] not in order:
-                order.append(item["what"])
+            totals[item["what"]] = totals.get(item["what"], 0) + item["bytes"]
+    rest = sorted((w for w in totals if w != first), key=lambda w: -totals[w])
+    n_kept = BUDGET_KEPT if len(rest) > BUDGET_KEPT + 1 else len(rest)  # no "other" of one line
+    kept = ([first] if first else []) + rest[:n_kept]
+    other = rest[n_kept:]
     data = []
-    for what in order:
-        ys = []
+    greys = iter(["#64b5f6", "#90a4ae", "#ffb74d", "#cfd8dc", "#b39ddb"])
+    for what in kept + (["other"] if other else []):
+        xs, kib, custom = [], [], []
         for r in rows:
-            found = [i["bytes"] for i in r["items"] if i["what"] == what]
-            ys.append(round(found[0] / KB, 1) if found else 0)
-        data.append(
-            {
-                "type": "bar",
-                "name": what,
-                "x": labels,
-                "y": ys,
-                "hovertemplate": "%{y:,} KiB<extra>" + what + "</extra>",
-            }
-        )
-    data.append(
-        {
-            "type": "scatter",
-            "mode": "markers+text",
-            "name": limit_label,
-            "x": labels,
-            "y": [round(r["limit_bytes"] / KB, 1) for r in rows],
-            "text": [r["verdict"] for r in rows],
-            "textposition": "top center",
-            "marker": {"symbol": "line-ew-open", "size": 60, "line": {"width": 3}},
-            "hovertemplate": "%{y:,} KiB<extra>" + limit_label + "</extra>",
+            names = other if what == "other" else [what]
+            n = sum(i["bytes"] for i in r["items"] if i["what"] in names)
+            xs.append(round(100 * n / r["limit_bytes"], 2))
+            kib.append(round(n / KB, 1))
+            custom.append(", ".join(names))
+        trace = {
+            "type": "bar",
+            "orientation": "h",
+            "name": what if what != "other" else f"other ({len(other)} lines)",
+            "y": labels,
+            "x": xs,
+            "customdata": [[k, c] for k, c in zip(kib, custom, strict=True)],
+            "hovertemplate": "%{customdata[1]}: %{customdata[0]:,} KiB, %{x}% of "
+            + limit_label
+            + "<extra></extra>",
+            "marker": {"color": "#c62828" if what == first else next(greys, "#bdbdbd")},
         }
+        if what == first:
+            trace["text"] = [f"{k:,.1f} KiB" for k in kib]
+            trace["textposition"] = "inside"
+            trace["insidetextanchor"] = "middle"
+            trace["textangle"] = 0
+        data.append(trace)
+    shares = [100 * r["demand_bytes"] / r["limit_bytes"] for r in rows] if rows else [0.0]
+    top = max(shares) * 1.45 if max(shares) < 69 else max(100.0, max(shares)) * 1.1
+    top = float(f"{top:.2g}")
+    annotations = [
+        {
+            "x": share,
+            "y": label,
+            "xanchor": "left",
+            "text": f" {share:.1f} % {r['verdict']}",
+            "showarrow": False,
+            "font": {"size": 12, "color": VERDICT_COLOURS.get(r["verdict"], "#555")},
+        }
+        for share, label, r in zip(shares, labels, rows, strict=True)
+    ]
+    shapes = (
+        [
+            {
+                "type": "line",
+                "x0": 100,
+                "x1": 100,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#c62828", "dash": "dot"},
+            }
+        ]
+        if top >= 100
+        else []
     )
     return _figure(
         data,
-        title,
+        f"{title} (axis 0 to {top:g} % of {limit_label})",
         provenance,
         barmode="stack",
-        yaxis={"title": {"text": "KiB"}, "rangemode": "tozero"},
-        legend={"orientation": "h", "y": -0.2},
+        xaxis={"title": {"text": f"% of {limit_label}"}, "range": [0, top]},
+        yaxis={"type": "category", "autorange": "reversed"},
+        legend={"orientation": "h", "y": -0.25},
+        annotations=annotations,
+        shapes=shapes,
+        height=max(300, 70 * len(rows) + 170),
     )
 
 

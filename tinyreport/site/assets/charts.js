@@ -66,6 +66,30 @@
           });
         });
 
+  // Phones: titles wrap instead of being cut, smaller fonts and margins, legends below.
+  function wrap(text, width) {
+    var lines = [], line = "";
+    String(text).split(" ").forEach(function (word) {
+      if (line && (line + " " + word).length > width) { lines.push(line); line = word; }
+      else line = line ? line + " " + word : word;
+    });
+    if (line) lines.push(line);
+    return lines.join("<br>");
+  }
+
+  function narrow(layout) {
+    var title = layout.title || {};
+    if (title.text) {
+      layout.title = Object.assign({}, title, {
+        text: wrap(title.text, 38), font: { size: 13 }, x: 0.02, xanchor: "left",
+      });
+      var n = layout.title.text.split("<br>").length;
+      layout.margin = Object.assign({}, layout.margin, { t: 24 + 18 * n, r: 8, l: 8 });
+    }
+    layout.font = Object.assign({}, layout.font, { size: 11 });
+    if (layout.legend) layout.legend = Object.assign({}, layout.legend, { orientation: "h" });
+  }
+
   function render(el) {
     if (el.getAttribute("data-rendered") === "1") return;
     el.setAttribute("data-rendered", "1");
@@ -82,6 +106,7 @@
       plot_bgcolor: "rgba(0,0,0,0)",
       autosize: true,
     });
+    if (el.getBoundingClientRect().width < 600) narrow(layout);
     window.Plotly.newPlot(el, figure.data, layout, {
       responsive: true,
       displaylogo: false,
