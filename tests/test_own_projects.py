@@ -177,3 +177,68 @@ def test_examples_build_end_to_end(tmp_path, example, prepare, models):
             assert variant["accuracy"] > 1.5 / len(r["dataset"]["labels"]), (m["name"], kind)
     for name in models:
         assert (project / "site" / "report" / "models" / name / "index.html").is_file()
+
+
+TWO_MODELS = """\
+[dataset]
+n_train = 300
+n_test = 200
+[training]
+epochs = 1
+seed = 5
+[quantization]
+representative_samples = 20
+[models.small]
+kind = "mlp"
+hidden = [8]
+[models.wide]
+kind = "mlp"
+hidden = [24]
+"""
+
+
+@pytest.mark.slow
+def test_jobs_only_and_merge_give_the_results_of_one_plain_collect(tmp_path):
+    """Two models: a plain collect, a `--jobs 2` collect, and two `--only` parts merged all
+    give the same results file (training, conversion and evaluation are seeded)."""
+    runs = {}
+    for name in ("plain", "jobs", "parts"):
+        root = tmp_path / name
+        root.mkdir()
+        (root / "tinyreport.toml").write_text(TWO_MODELS)
+        runs[name] = root
+    assert tinyreport(runs["plain"], "collect", "-q").returncode == 0
+    jobs = tinyreport(runs["jobs"], "collect", "-q", "--jobs", "2")
+    assert jobs.returncode == 0, jobs.stderr
+    assert "rebuilt: small, wide;" in jobs.stdout
+    for model in ("small", "wide"):
+        part = tinyreport(
+            runs["parts"], "collect", "-q", "--only", model, "--results", f"parts/{model}.json",
+            "--no-pages",
+        )  # fmt: skip
+        assert part.returncode == 0, part.stderr
+        assert [
+            m["name"]
+            for m in json.loads((runs["parts"] / f"parts/{model}.json").read_text())["models"]
+        ] == [model]  # noqa: E501
+    assert not (runs["parts"] / "docs" / "report").exists()
+    merged = tinyreport(runs["parts"], "merge", "parts/wide.json", "parts/small.json")
+    assert merged.returncode == 0, merged.stderr
+    assert "merged 2 files, 2 models" in merged.stdout
+    plain = results(runs["plain"])
+    assert [m["name"] for m in plain["models"]] == ["small", "wide"]
+    assert results(runs["jobs"]) == plain
+    assert results(runs["parts"]) == plain
+    assert (runs["parts"] / "docs" / "report" / "models" / "wide.md").is_file()
+
+    other = json.loads((runs["parts"] / "parts/small.json").read_text())
+    other["dataset"]["sha256"] = "0" * 64
+    (runs["parts"] / "parts/other.json").write_text(json.dumps(other))
+    refused = tinyreport(runs["parts"], "merge", "parts/wide.json", "parts/other.json")
+    assert refused.returncode == 2
+    assert "parts/other.json was collected with another data set than parts/wide.json" in (
+        refused.stderr
+    )
+    unknown = tinyreport(runs["parts"], "collect", "--only", "tall")
+    assert unknown.returncode == 2
+    assert "--only names tall, which tinyreport.toml does not define" in unknown.stderr

@@ -66,3 +66,27 @@ def test_workflows_pass_actionlint():
         [str(actionlint), "-no-color", *files], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_documented_matrix_workflow_and_the_scaffold_workflows_pass_actionlint(tmp_path):
+    """The workflow `tinyreport init` writes and the matrix one in docs/publishing.md are real
+    workflows: actionlint checks them like the repository's own."""
+    from importlib.resources import files
+
+    text = (WORKFLOWS.parents[1] / "docs" / "publishing.md").read_text()
+    matrix = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert "tinyreport merge parts/*.json" in matrix
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    (folder / "matrix.yml").write_text(matrix)
+    for name in ("pages.yml", "preview.yml"):
+        text = (files("tinyreport.scaffold") / "workflows" / name).read_text()
+        (folder / name).write_text(text)
+    actionlint = Path(sys.executable).parent / "actionlint"
+    proc = subprocess.run(
+        [str(actionlint), "-no-color", *sorted(map(str, folder.glob("*.yml")))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -30,7 +30,35 @@ def cli() -> None:
 @config_option
 @click.option("-v", "--verbose", is_flag=True, help="Show progress even when not on a terminal.")
 @click.option("-q", "--quiet", is_flag=True, help="Show no progress.")
-def collect(config_path: Path, verbose: bool, quiet: bool) -> None:
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME",
+    help="Collect only this model (repeatable); the results then hold only these models.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Build this many models at once, in separate processes.",
+)
+@click.option(
+    "--results",
+    "results_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the results file here instead of the configured one (e.g. a part to merge).",
+)
+@click.option("--no-pages", is_flag=True, help="Write the results file only, no page.")
+def collect(
+    config_path: Path,
+    verbose: bool,
+    quiet: bool,
+    only: tuple[str, ...],
+    jobs: int,
+    results_path: Path | None,
+    no_pages: bool,
+) -> None:
     """Train, convert, evaluate and measure the models; write results and pages."""
     from tinyreport.config import load_config
     from tinyreport.pipeline import collect as collect_mod
@@ -40,7 +68,15 @@ def collect(config_path: Path, verbose: bool, quiet: bool) -> None:
     warnings: list[str] = []  # printed once the progress display is gone
     try:
         with Progress.for_terminal(verbose=verbose, quiet=quiet) as progress:
-            summary = collect_mod.collect(config, progress=progress, warn=warnings.append)
+            summary = collect_mod.collect(
+                config,
+                progress=progress,
+                warn=warnings.append,
+                only=list(only) or None,
+                jobs=jobs,
+                results_path=results_path.resolve() if results_path else None,
+                pages=not no_pages,
+            )
     finally:
         for warning in warnings:
             click.echo(f"tinyreport: warning: {warning}", err=True)
@@ -161,6 +197,17 @@ def firmware(config_path: Path, n_vectors: int, out: Path | None) -> None:
 
     config = load_config(config_path)
     click.echo(firmware_mod.generate(config, n_vectors=n_vectors, out=out))
+
+
+@cli.command()
+@config_option
+@click.argument("parts", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def merge(config_path: Path, parts: tuple[Path, ...]) -> None:
+    """Join results files of separate collects (e.g. one per model); write results and pages."""
+    from tinyreport.config import load_config
+    from tinyreport.pipeline import collect as collect_mod
+
+    click.echo(collect_mod.merge(load_config(config_path), list(parts)))
 
 
 @cli.command()

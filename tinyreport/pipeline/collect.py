@@ -284,11 +284,17 @@ def _check_fits(name: str, what: str, inp, out, data: Dataset) -> None:
 
 def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress) -> ModelResult:
     """Train (or reuse or load) a Keras model, convert, evaluate and measure it."""
+    import keras
+
     from tinyreport.pipeline import convert, evaluate, train
 
     spec = config.models[p.name]
     if spec.kind == "tflite":
         return _build_tflite(config, p, data, progress)
+    # Keras numbers layers (dense, dense_1, ...) across the whole process, and the names end
+    # up in the .tflite: start every model afresh, so its bytes do not depend on which models
+    # were built before it (in this process, or by `--only` or `--jobs` elsewhere).
+    keras.backend.clear_session()
     x_train, x_test = preprocess(data.x_train), preprocess(data.x_test)
     if spec.kind == "keras" and spec.path is not None:
         progress.stage(p.name, f"loading {spec.path}")
@@ -568,58 +574,161 @@ def check_outputs(config: Config) -> None:
         )
 
 
+def _build_in_child(config: Config, p: ModelPlan, source: DataSource) -> ModelResult:
+    """Build one model in a worker process (collect --jobs): its own data, no progress bar."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    data = load_dataset(config.dataset, source)
+    with native_output_to(p.result_dir / "tensorflow.log"):
+        return build_model(config, p, data, Progress())
+
+
+def _build(config: Config, todo: list[ModelPlan], source: DataSource, progress, jobs: int):
+    """Build the models that are not cached, `jobs` at a time; return {name: ModelResult}."""
+    root = config.root.resolve()
+    built: dict[str, ModelResult] = {}
+    if not todo:
+        return built
+    current = todo[0]
+    try:
+        if jobs > 1 and len(todo) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            progress.stage("collect", f"building {len(todo)} models, {jobs} at a time")
+            # spawn: TensorFlow does not survive fork, and each worker imports it afresh
+            with ProcessPoolExecutor(
+                max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
+            ) as pool:
+                futures = {p.name: pool.submit(_build_in_child, config, p, source) for p in todo}
+                for p in todo:
+                    current = p
+                    built[p.name] = futures[p.name].result()
+            return built
+        data = None
+        for current in todo:
+            data = data or load_dataset(config.dataset, source)
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            with native_output_to(current.result_dir / "tensorflow.log"):
+                built[current.name] = build_model(config, current, data, progress)
+        return built
+    except OSError as exc:
+        where = _rel(Path(str(exc.filename or current.result_dir)), root)
+        raise OutputError(
+            f"cannot write the artifacts of model {current.name}: {where} ({reason(exc)})"
+        ) from None
+
+
 def collect(
     config: Config,
     progress: Progress | None = None,
     warn: Callable[[str], None] | None = None,
+    only: list[str] | None = None,
+    jobs: int = 1,
+    results_path: Path | None = None,
+    pages: bool = True,
 ) -> str:
     """Bring every model's results up to date, write results and pages; return a summary.
 
-    Results, pages and assets are published together at the end: an error or Ctrl-C before
-    then leaves the previous set as it was. `warn` hears about logs that hold no record.
+    `only` limits the run (and the results file) to some models; `jobs` builds that many
+    models at once in worker processes; `results_path` writes the results elsewhere and
+    `pages=False` writes no page (the parts of a `merge`). Results, pages and assets are
+    published together at the end: an error or Ctrl-C before then leaves the previous set as
+    it was. `warn` hears about logs that hold no record.
     """
-    from tinyreport.site import render as site
-
     progress = progress or Progress()
+    unknown = [name for name in only or [] if name not in config.models]
+    if unknown:
+        raise ConfigError(
+            f"--only names {', '.join(unknown)}, which tinyreport.toml does not define "
+            f"(its models: {', '.join(config.models)})"
+        )
     check_outputs(config)
-    root = config.root.resolve()
     source = resolve_source(config.dataset, config.root)
-    plans = plan(config, source)
-    data: Dataset | None = None
-    models, rebuilt = [], []
-    for p in plans:
-        result = _load_cached(p)
-        if result is None:
-            data = data or load_dataset(config.dataset, source)
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-            try:
-                with native_output_to(p.result_dir / "tensorflow.log"):
-                    result = build_model(config, p, data, progress)
-            except OSError as exc:
-                where = _rel(Path(str(exc.filename or p.result_dir)), root)
-                raise OutputError(
-                    f"cannot write the artifacts of model {p.name}: {where} ({reason(exc)})"
-                ) from None
-            rebuilt.append(p.name)
-        models.append(result)
+    plans = [p for p in plan(config, source) if not only or p.name in only]
+    cached = {p.name: _load_cached(p) for p in plans}
+    todo = [p for p in plans if cached[p.name] is None]
+    built = _build(config, todo, source, progress, jobs)
+    models = [cached[p.name] or built[p.name] for p in plans]
 
     models = [analyze_variants(config, m) for m in models]
     models, device_logs = attach_device_runs(config, models, warn)
     results = Results(
         tinyreport_version=__version__,
         board=config.board,
-        dataset=_dataset_info(config, source, data),
+        dataset=_dataset_info(config, source, None),
         models=models,
         device_logs=device_logs,
     )
-    results_path = config.path(config.output.results)
-    pages, stale = site.page_files(results, config.path(config.output.pages_dir))
-    files = {
-        **site.asset_files(config.path(config.output.docs_dir)),
-        **pages,
-        results_path: dumps(results.to_dict()),
-    }
+    summary = write_results(config, results, results_path, pages)
+    names = ", ".join(p.name for p in todo) if todo else "nothing (all cached)"
+    return f"rebuilt: {names}; {summary}"
+
+
+def write_results(
+    config: Config, results: Results, results_path: Path | None = None, pages: bool = True
+) -> str:
+    """Publish the results file, and the pages and assets with it; summarise what changed."""
+    from tinyreport.site import render as site
+
+    root = config.root.resolve()
+    results_path = results_path or config.path(config.output.results)
+    files: dict[Path, str | bytes] = {results_path: dumps(results.to_dict())}
+    page_texts: dict[Path, str] = {}
+    stale: list[Path] = []
+    if pages:
+        page_texts, stale = site.page_files(results, config.path(config.output.pages_dir))
+        files.update(site.asset_files(config.path(config.output.docs_dir)))
+        files.update(page_texts)
     changed = publish(files, stale, name=lambda path: _rel(path, root))
-    n_pages = len(set(changed) & (set(pages) | set(stale)))
-    built = ", ".join(rebuilt) if rebuilt else "nothing (all cached)"
-    return f"rebuilt: {built}; results: {_rel(results_path, root)}; pages changed: {n_pages}"
+    if not pages:
+        return f"results: {_rel(results_path, root)}; no pages written"
+    n_pages = len(set(changed) & (set(page_texts) | set(stale)))
+    return f"results: {_rel(results_path, root)}; pages changed: {n_pages}"
+
+
+def merge(config: Config, parts: list[Path]) -> str:
+    """Join the results files of separate collects (e.g. one per model), write results and
+    pages; refuse parts that disagree on the board, the data or the format."""
+    if not parts:
+        raise ConfigError("merge needs at least one results file")
+    loaded: list[tuple[Path, Results]] = []
+    for path in parts:
+        try:
+            loaded.append((path, Results.from_dict(json.loads(path.read_text(encoding="utf-8")))))
+        except OSError as exc:
+            raise OutputError(f"cannot read {path}: {reason(exc)}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path} is not a tinyreport results file ({exc})") from None
+    first_path, first = loaded[0]
+    models: dict[str, ModelResult] = {}
+    logs: dict[str, dict] = {}
+    for path, part in loaded:
+        for what, a, b in (
+            ("board", first.board, part.board),
+            ("data set", first.dataset.sha256, part.dataset.sha256),
+            ("tinyreport version", first.tinyreport_version, part.tinyreport_version),
+        ):
+            if a != b:
+                raise ConfigError(
+                    f"{path} was collected with another {what} than {first_path} "
+                    f"({b} against {a}); merge parts of one configuration"
+                )
+        for m in part.models:
+            if m.name in models and models[m.name].to_dict() != m.to_dict():
+                raise ConfigError(
+                    f"model {m.name} is in two parts with different results ({path} and an "
+                    "earlier one); collect it once"
+                )
+            models[m.name] = m
+        for log in part.device_logs:
+            logs.setdefault(log["path"], log)
+    order = [name for name in config.models if name in models]
+    order += sorted(set(models) - set(order))
+    results = Results(
+        tinyreport_version=first.tinyreport_version,
+        board=first.board,
+        dataset=first.dataset,
+        models=[models[name] for name in order],
+        device_logs=[logs[path] for path in sorted(logs)],
+    )
+    return f"merged {len(parts)} files, {len(models)} models; " + write_results(config, results)
