@@ -116,8 +116,13 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
         result_key = _hash(
             {
                 "train": train_key,
+                # collect.py orchestrates the conversion (build_model), so it is part of it.
                 "code": _code(
-                    "pipeline/convert", "pipeline/evaluate", "pipeline/tflm_host", "results"
+                    "pipeline/collect",
+                    "pipeline/convert",
+                    "pipeline/evaluate",
+                    "pipeline/tflm_host",
+                    "results",
                 ),
                 "quantization": config.quantization.model_dump(),
                 "n_test": config.dataset.n_test,

@@ -8,7 +8,7 @@
 
 namespace tinyfw {
 
-// mlp_int8 (fc15d9468646): 3 operator types
+// mlp_int8 (4d3792a75286): 3 operator types
 inline TfLiteStatus AddOps_mlp_int8(tflite::MicroMutableOpResolver<3>& r) {
   if (r.AddFullyConnected() != kTfLiteOk) return kTfLiteError;
   if (r.AddReshape() != kTfLiteOk) return kTfLiteError;
@@ -16,7 +16,7 @@ inline TfLiteStatus AddOps_mlp_int8(tflite::MicroMutableOpResolver<3>& r) {
   return kTfLiteOk;
 }
 
-// mlp_float (de7ef0b1f637): 3 operator types
+// mlp_float (9ed73aa0b118): 3 operator types
 inline TfLiteStatus AddOps_mlp_float(tflite::MicroMutableOpResolver<3>& r) {
   if (r.AddFullyConnected() != kTfLiteOk) return kTfLiteError;
   if (r.AddReshape() != kTfLiteOk) return kTfLiteError;
@@ -24,7 +24,7 @@ inline TfLiteStatus AddOps_mlp_float(tflite::MicroMutableOpResolver<3>& r) {
   return kTfLiteOk;
 }
 
-// cnn_int8 (952482d0c78f): 5 operator types
+// cnn_int8 (75651614fa09): 5 operator types
 inline TfLiteStatus AddOps_cnn_int8(tflite::MicroMutableOpResolver<5>& r) {
   if (r.AddConv2D() != kTfLiteOk) return kTfLiteError;
   if (r.AddFullyConnected() != kTfLiteOk) return kTfLiteError;
@@ -34,7 +34,7 @@ inline TfLiteStatus AddOps_cnn_int8(tflite::MicroMutableOpResolver<5>& r) {
   return kTfLiteOk;
 }
 
-// cnn_float (7efdece3fccf): 5 operator types
+// cnn_float (8951a9213cf2): 5 operator types
 inline TfLiteStatus AddOps_cnn_float(tflite::MicroMutableOpResolver<5>& r) {
   if (r.AddConv2D() != kTfLiteOk) return kTfLiteError;
   if (r.AddFullyConnected() != kTfLiteOk) return kTfLiteError;
