@@ -593,3 +593,37 @@ def test_nav_puts_the_report_first_and_takes_in_new_generated_pages(tmp_path):
     assert "tinyreport's own speed" in about and "How good the numbers are" in about
     reference = titles[titles.index("Reference") : titles.index("About tinyreport")]
     assert reference[1:3] == ["Command line", "Configuration"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Lab page
+
+
+def test_lab_page_hides_its_setup_code_links_its_notebook_and_drops_jupyterlab_css():
+    """The lab page as mkdocs-jupyter converts it with the site's settings, then the hook."""
+    import pytest
+    from mkdocs.exceptions import PluginError
+    from mkdocs.utils.yaml import yaml_load
+    from mkdocs_jupyter.nbconvert2 import nb2html
+
+    from tinyreport.site.notebook_css import strip_jupyter_css
+
+    root = Path(__file__).parents[1]
+    config = yaml_load((root / "mkdocs.yml").read_text(encoding="utf-8"))
+    jupyter = next(p["mkdocs-jupyter"] for p in config["plugins"] if isinstance(p, dict))
+    assert "tinyreport/site/notebook_css.py" in config["hooks"]
+    notebook = root / "docs/labs/lab05-feasibility.ipynb"
+    page = nb2html(
+        str(notebook),
+        execute=False,
+        remove_tag_config=jupyter["remove_tag_config"],
+        include_requirejs=False,
+    )
+    assert "find_results" not in page  # the setup cell's helper code is hidden
+    assert "facts" in page  # the lab's own code stays
+    assert '<a href="lab05-feasibility.ipynb">Download this notebook</a>' in page
+    stripped = strip_jupyter_css(page)
+    assert len(page) - len(stripped) > 550_000  # JupyterLab's 574 KiB stylesheet and its theme
+    assert "jupyter-wrapper{--md-red-50" not in stripped
+    with pytest.raises(PluginError, match="found 0 JupyterLab stylesheet"):
+        strip_jupyter_css(stripped)
