@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -107,6 +108,9 @@ def growth(analyze: dict) -> dict:
     return out
 
 
+LATENCY_REPORT = Path(__file__).parent / "latency" / "report.json"
+
+
 def render(data: dict) -> dict[str, str]:
     """Return {file name: Markdown} for both pages."""
     env = environment()
@@ -118,5 +122,8 @@ def render(data: dict) -> dict[str, str]:
     }
     if "quality" in data:
         exact = {**data, "quality": quality.with_exact_errors(data["quality"])}
-        pages["quality.md"] = _clean(env.get_template("quality.md.jinja").render(d=exact))
+        latency = json.loads(LATENCY_REPORT.read_text("utf-8"))
+        pages["quality.md"] = _clean(
+            env.get_template("quality.md.jinja").render(d=exact, latency=latency)
+        )
     return pages

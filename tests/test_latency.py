@@ -108,3 +108,51 @@ def test_float_model_gets_no_number():
     lat = analyze(built()["mnist_cnn_float"], "xiao-esp32s3")["latency"]
     assert lat["predicted_us"] is None and lat["low_us"] is None and lat["high_us"] is None
     assert "float" in lat["label"] and "CONV_2D" in lat["unmodelled_ops"]
+
+
+def test_page_shows_the_prediction_error_against_a_device_median():
+    from tinyreport.site.render import fmt_predicted, fmt_prediction_error, predicted_latency
+
+    lat = {
+        "predicted_us": 1200.0,
+        "low_us": 1000.0,
+        "high_us": 1500.0,
+        "inferences_per_second": 833.3,
+        "model_version": 1,
+        "label": "predicted",
+    }
+    p = predicted_latency(lat, measured_us=1000.0)
+    assert p["pc_error"] == pytest.approx(20.0)
+    assert fmt_prediction_error(p) == "+20.0 % vs measured 1.00 ms"
+    assert fmt_predicted(p) == "1.20 ms (1.00–1.50), 833/s"
+    assert fmt_prediction_error(predicted_latency(lat)) == "—"
+    assert fmt_predicted(None) == "no latency model"
+    assert predicted_latency(None) is None
+
+
+def test_recommendation_takes_the_faster_of_two_equally_accurate_models(fixture_results):
+    from dataclasses import replace
+
+    from tinyreport.site.render import SAME_ACCURACY_POINTS, recommendation
+
+    models = fixture_results.models
+    best = max(models, key=lambda m: m.variants["tflite_int8"].accuracy)
+    other = next(m for m in models if m is not best)
+    assert recommendation(fixture_results)["model"] == best.name  # 6 points apart: accuracy wins
+    # Make the other model as accurate as the best minus less than the tie margin.
+    v = other.variants["tflite_int8"]
+    close = best.variants["tflite_int8"].accuracy - SAME_ACCURACY_POINTS / 200
+    tied = replace(v, evaluation=replace(v.evaluation, accuracy=close))
+    faster = min(
+        models, key=lambda m: m.variants["tflite_int8"].analysis["latency"]["predicted_us"]
+    )
+    results = replace(
+        fixture_results,
+        models=[
+            replace(m, variants={**m.variants, "tflite_int8": tied}) if m is other else m
+            for m in models
+        ],
+    )
+    rec = recommendation(results)
+    assert rec["model"] == faster.name
+    assert rec["by_speed"] == (faster is other)

@@ -49,6 +49,9 @@ def render(report: dict, coefficients: dict) -> str:
         "clock, an assumption that only the independent check below tests.",
         "- **Operators without a timing** (e.g. `RESHAPE`, `MEAN`, `HARD_SWISH`, `QUANTIZE`): "
         "counted as dispatch overhead only, and listed with the prediction.",
+        "- **Convolutions other than ESP-NN's fast 1x1 path** (`conv`): one timing only, a "
+        "3x3 filter over 3 input channels, which runs ESP-NN's slowest path; 3x3 filters over "
+        "8 or more channels take faster paths on the S3, so they are likely over-predicted.",
         "- **Memory**: the esp-nn README timed convolutions and element-wise kernels with "
         "their data in PSRAM; an arena in internal SRAM may run faster than predicted.",
         "",

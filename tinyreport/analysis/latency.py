@@ -21,8 +21,7 @@ from functools import cache
 from importlib import resources
 
 from tinyreport.analysis.tflite_reader import Model, Operator
-
-PREDICTED = "predicted"
+from tinyreport.results import PREDICTED
 
 # Operator kinds with a cost model, and the kind of work their `units` count.
 UNITS = {

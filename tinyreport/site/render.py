@@ -22,6 +22,7 @@ from tinyreport.results import (
     MEASURED_DEVICE,
     MEASURED_HOST,
     MEASURED_HOST_TFLM,
+    PREDICTED,
     VARIANT_TITLES,
     VARIANTS,
     ModelResult,
@@ -39,7 +40,9 @@ PROVENANCE_LABELS = {
     MEASURED_HOST: "measured on host",
     COMPUTED: "computed exactly",
     ESTIMATED: "estimated",
+    PREDICTED: "predicted",
 }
+LATENCY_PAGE = "latency.md"  # the latency model, its data and its measured error (docs/)
 
 TFLITE = ("tflite_float", "tflite_int8")
 CAPTURE_COMMAND = "tinyreport capture --port /dev/ttyACM0 --reset --until-done"
@@ -93,6 +96,25 @@ def variant_value(model: ModelResult, kind: str, path: str):
             return None
         value = getattr(value, part)
     return value
+
+
+def fmt_predicted(p: dict | None) -> str:
+    """A predicted latency: median, range, inferences per second; or why there is none."""
+    if p is None:
+        return "no latency model"
+    if p["predicted_us"] is None:
+        return "no prediction (float kernels: no public timing)"
+    return (
+        f"{p['predicted_us'] / 1000:,.2f} ms ({p['low_us'] / 1000:,.2f}–"
+        f"{p['high_us'] / 1000:,.2f}), {p['ips']:,.0f}/s"
+    )
+
+
+def fmt_prediction_error(p: dict | None) -> str:
+    """The prediction against the device's measured median, when a log gave one."""
+    if not p or p.get("pc_error") is None:
+        return "—"
+    return f"{p['pc_error']:+.1f} % vs measured {p['measured_us'] / 1000:,.2f} ms"
 
 
 def chart(figure: dict) -> str:
@@ -189,6 +211,25 @@ def _device_row(run: dict) -> dict[str, Any]:
     return row
 
 
+def predicted_latency(latency: dict | None, measured_us: float | None = None) -> dict | None:
+    """A predicted latency for a page: the numbers, inferences per second and its label, plus
+    the prediction's error against a measured median when a device log gave one. None for a
+    board without a latency model (nothing is shown but the reason)."""
+    if not latency:
+        return None
+    us = latency.get("predicted_us")
+    return {
+        "predicted_us": us,
+        "low_us": latency.get("low_us"),
+        "high_us": latency.get("high_us"),
+        "ips": latency.get("inferences_per_second"),
+        "version": latency.get("model_version"),
+        "label": latency.get("label", ""),
+        "measured_us": measured_us,
+        "pc_error": 100.0 * (us - measured_us) / measured_us if us and measured_us else None,
+    }
+
+
 def arena_rows(model: ModelResult) -> list[dict[str, Any]]:
     """The arena of each TFLite variant every way tinyreport knows it, side by side."""
     rows = []
@@ -226,6 +267,10 @@ def arena_rows(model: ModelResult) -> list[dict[str, Any]]:
                 "rules": arena.get("rules_of_thumb") or [],
                 "median_us": timed[0]["latency"]["median_us"] if timed else None,
                 "latency_log": timed[0]["source"]["path"] if timed else None,
+                "n_macs": (a.get("model") or {}).get("n_macs"),
+                "predicted": predicted_latency(
+                    a.get("latency"), timed[0]["latency"]["median_us"] if timed else None
+                ),
             }
         )
     return rows
@@ -396,6 +441,7 @@ def feasibility_cells(results: Results) -> tuple[list[dict], list[str], list[str
                     "provenance": cell["provenance"],
                     "lower_bound": cell["lower_bound"],
                     "label": cell["label"],
+                    "latency": predicted_latency(cell.get("latency")),
                 }
             )
     notes = ["caveats per board in the table above"]
@@ -470,17 +516,23 @@ def _board_cell(a: dict[str, Any], board_id: str) -> dict[str, Any]:
     }
 
 
+# Two int8 models whose accuracies differ by less than this are equally accurate for the
+# recommendation, which then takes the faster one (predicted latency on the target board).
+SAME_ACCURACY_POINTS = 0.5
+
+
 def recommendation(results: Results) -> dict[str, Any] | None:
-    """The model to deploy: the most accurate deployable variant (int8 where there is one)
-    whose SRAM and flash budgets are not exceeded on the target board (None when no model was
-    analysed). A model that could not be evaluated on the data set ranks last."""
+    """The model to deploy: among the deployable variants (int8 where there is one) whose SRAM
+    and flash budgets are not exceeded on the target board, the most accurate; within
+    SAME_ACCURACY_POINTS of it, the one with the lowest predicted latency (None when no model
+    was analysed). A model that could not be evaluated on the data set ranks last."""
     candidates = []
     for m in results.models:
         a = m.variants[m.deploy_kind].analysis
         if not a:
             return None
         sram, flash = a["budget"]["sram"]["verdict"], a["budget"]["flash"]["verdict"]
-        candidates.append((m, sram, flash))
+        candidates.append((m, sram, flash, predicted_latency(a.get("latency"))))
     fitting = [c for c in candidates if "EXCEEDED" not in (c[1], c[2])]
     if not fitting:
         return {"model": None, "reason": "no model fits the board"}
@@ -489,9 +541,14 @@ def recommendation(results: Results) -> dict[str, Any] | None:
         value = model.variants[model.deploy_kind].accuracy
         return -1.0 if value is None else value
 
-    best = max(fitting, key=lambda c: accuracy(c[0]))
+    def speed(c) -> float:
+        return (c[3] or {}).get("predicted_us") or float("inf")
+
+    top = max(accuracy(c[0]) for c in fitting)
+    tied = [c for c in fitting if 100.0 * (top - accuracy(c[0])) < SAME_ACCURACY_POINTS]
+    best = min(tied, key=lambda c: (speed(c), -accuracy(c[0])))
     m = best[0]
-    others = [c[0] for c in candidates if c[0] is not m]
+    others = [c for c in candidates if c[0] is not m]
     deployed = m.variants[m.deploy_kind]
     return {
         "model": m.name,
@@ -499,6 +556,9 @@ def recommendation(results: Results) -> dict[str, Any] | None:
         "size_bytes": deployed.size_bytes,
         "sram": best[1],
         "flash": best[2],
+        "latency": best[3],
+        "by_speed": accuracy(m) < top,
+        "same_accuracy_points": SAME_ACCURACY_POINTS,
         "others": [
             {
                 "name": o.name,
@@ -506,8 +566,9 @@ def recommendation(results: Results) -> dict[str, Any] | None:
                 if deployed.accuracy is None or o.variants[o.deploy_kind].accuracy is None
                 else 100.0 * (deployed.accuracy - o.variants[o.deploy_kind].accuracy),
                 "size_bytes": o.variants[o.deploy_kind].size_bytes,
+                "latency": latency,
             }
-            for o in others
+            for o, _, _, latency in others
         ],
     }
 
@@ -640,6 +701,8 @@ def environment() -> Environment:
         fmt_ratio=fmt_ratio,
         fmt_int=fmt_int,
         fmt_ms=fmt_ms,
+        fmt_predicted=fmt_predicted,
+        fmt_prediction_error=fmt_prediction_error,
         chart=chart,
         verdict=verdict_badge,
         md_text=md_text,
@@ -654,6 +717,7 @@ def environment() -> Environment:
         PROVENANCE=PROVENANCE_LABELS,
         GENERATED_MARK=GENERATED_MARK,
         CAPTURE_COMMAND=CAPTURE_COMMAND,
+        LATENCY_PAGE=LATENCY_PAGE,
     )
     return env
 
@@ -710,6 +774,13 @@ def page_data(results: Results) -> dict[str, Any]:
         ),
         "per_kib": accuracy_per_kib(results),
         "latency": latency_rows(results),
+        "predicted": [
+            {"model": m.name, **row}
+            for m in results.models
+            for row in arena_rows(m)
+            if row["kind"] == m.deploy_kind
+        ],
+        "latency_page": LATENCY_PAGE,
         "device_logs": sorted(
             {r["source"]["path"] for m in results.models for r in _measured(device_runs(m))}
         ),
