@@ -25,7 +25,6 @@ MEASURED_HOST_TFLM = "measured-host-tflm"
 MEASURED_HOST = "measured-host"
 COMPUTED = "computed"
 ESTIMATED = "estimated"
-PREDICTED = "predicted"  # by a model fitted on other data, with its measured error
 
 
 def _build(cls, data: dict[str, Any]):

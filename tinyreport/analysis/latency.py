@@ -21,7 +21,10 @@ from functools import cache
 from importlib import resources
 
 from tinyreport.analysis.tflite_reader import Model, Operator
-from tinyreport.results import PREDICTED
+
+# Provenance of a figure a model fitted on other data gives, with that model's measured error
+# (beside tinyreport.results' measured-device, measured-host-tflm, computed, estimated).
+PREDICTED = "predicted"
 
 # Operator kinds with a cost model, and the kind of work their `units` count.
 UNITS = {

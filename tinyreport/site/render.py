@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined
 
 from tinyreport.analysis.budget import EXCEEDED_ABOVE_PC, TIGHT_ABOVE_PC
+from tinyreport.analysis.latency import PREDICTED
 from tinyreport.fsutil import publish
 from tinyreport.results import (
     COMPUTED,
@@ -22,7 +23,6 @@ from tinyreport.results import (
     MEASURED_DEVICE,
     MEASURED_HOST,
     MEASURED_HOST_TFLM,
-    PREDICTED,
     VARIANT_TITLES,
     VARIANTS,
     ModelResult,
