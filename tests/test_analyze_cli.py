@@ -173,3 +173,20 @@ def test_analyze_does_not_import_tensorflow_or_tflm():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stderr.strip() == "noTF noTFLM"
+
+
+def test_latency_line_of_a_model_with_no_work():
+    """A model whose operators do no work is predicted 0 µs: no rate, no crash."""
+    from tinyreport.analysis.analyze import latency_text
+
+    latency = {
+        "predicted_us": 0.0,
+        "low_us": 0.0,
+        "high_us": 0.0,
+        "inferences_per_second": None,
+        "label": "predicted (ESP-NN, model v1)",
+    }
+    assert (
+        latency_text(latency)
+        == "0.00 ms per inference (range 0.00–0.00 ms), predicted (ESP-NN, model v1)"
+    )

@@ -177,3 +177,52 @@ def test_a_tensor_too_large_for_tflm_is_refused_though_the_wheel_loads_it(tmp_pa
     assert result.head_bytes == 0
     with pytest.raises(ModelFileError, match=r"would take 4,294,967,296 bytes, more than TFLM can"):
         read_model(path)
+
+
+# --- never a traceback: mutated corpus models ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tflm__trained_lstm_int8.tflite",
+        "tflm__keyword_scrambled_8bit.tflite",
+        "tflm__transpose_conv1.tflite",
+        "tflm__audio_preprocessor_int8.tflite",
+        "cfu__hps_model_2022_01_05_74ops.tflite",
+    ],
+)
+def test_mutated_corpus_model_gives_a_document_or_one_model_file_error(tmp_path, name):
+    """Structure bytes of models with LSTM, SVDF, transpose conv, signal operators and an
+    offline plan set to boundary and random values: a document or ModelFileError, never more."""
+    import json
+    import random
+
+    from test_model_validation import _null_console, _structure_positions
+
+    from tinyreport.analysis.analyze import analyze, render
+
+    data = (CORPUS / name).read_bytes()
+    positions = _structure_positions(data)
+    rng = random.Random(20261204)
+    path = tmp_path / "mutant.tflite"
+    outcomes = {"document": 0, "refused": 0}
+    for i in range(40):
+        mutant = bytearray(data)
+        edits = []
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            pos = rng.choice(positions)
+            mutant[pos] = rng.choice((0, 0xFF, 0x7F, 0x80, mutant[pos] ^ 1, rng.randrange(256)))
+            edits.append((pos, mutant[pos]))
+        path.write_bytes(mutant)
+        try:
+            doc = analyze(path)
+        except ModelFileError:
+            outcomes["refused"] += 1
+            continue
+        except Exception as exc:  # name the mutant that crashed
+            pytest.fail(f"mutant {i} of {name}, edits (position, byte) {edits}: {exc!r}")
+        json.dumps(doc, allow_nan=False)
+        render(doc, _null_console())
+        outcomes["document"] += 1
+    assert outcomes["document"] > 0 and outcomes["refused"] > 0, outcomes

@@ -30,3 +30,24 @@ def test_corrupt_model_gives_one_clear_error(tmp_path):
     bad.write_bytes(b"TFL3" + bytes(60))
     with pytest.raises(ModelFileError, match=r"TFLM could not load .*bad\.tflite"):
         measure_host_arena(bad)
+
+
+def test_batch_measures_each_model_and_names_the_one_tflm_refuses(tmp_path):
+    """One child for many models: the same figures as one child per model; a model TFLM
+    refuses gets its own error, with TFLM's reason, and does not hide the others."""
+    from corpus import CORPUS
+
+    from tinyreport.pipeline.tflm_host import measure_host_arenas
+
+    good = CORPUS / "tflm__hello_world_int8.tflite"
+    hybrid = CORPUS / "tiny__model_ToyCar_quant.tflite"
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"TFL3" + bytes(60))
+    first, refused, corrupt, again = measure_host_arenas([good, hybrid, bad, good])
+    single = measure_host_arena(good)
+    assert (first.head_bytes, first.tail_bytes, first.total_bytes) == (32, 1472, 1504)
+    assert (single.head_bytes, single.tail_bytes) == (32, 1472)
+    assert again == first
+    assert isinstance(refused, ModelFileError)
+    assert "Input type: FLOAT32 with filter type: INT8 not supported" in str(refused)
+    assert isinstance(corrupt, ModelFileError) and "bad.tflite" in str(corrupt)

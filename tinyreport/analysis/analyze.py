@@ -259,10 +259,12 @@ def latency_text(latency: dict | None) -> str:
         return "no latency model for this board (no public timing to calibrate one on)"
     if latency["predicted_us"] is None:
         return latency["label"]
+    per_second = latency["inferences_per_second"]  # None for a model with no work at all
+    rate = f", {per_second:,.1f} inferences/s" if per_second is not None else ""
     return (
         f"{latency['predicted_us'] / 1000:,.2f} ms per inference "
-        f"(range {latency['low_us'] / 1000:,.2f}–{latency['high_us'] / 1000:,.2f} ms, "
-        f"{latency['inferences_per_second']:,.1f} inferences/s), {latency['label']}"
+        f"(range {latency['low_us'] / 1000:,.2f}–{latency['high_us'] / 1000:,.2f} ms"
+        f"{rate}), {latency['label']}"
     )
 
 
