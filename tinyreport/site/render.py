@@ -256,6 +256,9 @@ def arena_rows(model: ModelResult) -> list[dict[str, Any]]:
                 "host_measured": v.arena,
                 "host_computed": arena.get("host_bytes"),
                 "host_exact": (arena.get("host") or {}).get("exact"),
+                # A lower bound (operators whose allocations are not modelled) is shown "≥".
+                "host_lower": (arena.get("host") or {}).get("bound") == "lower",
+                "target_lower": target.get("provenance") == ESTIMATED,
                 "target_bytes": arena.get("target_bytes"),
                 "target_head": target.get("head_bytes"),
                 "target_tail": target.get("tail_bytes"),
