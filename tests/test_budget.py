@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tinyreport.analysis.boards import board_ids, load_board
+from tinyreport.analysis.boards import (
+    KERNEL_LIBRARIES,
+    _problems,
+    all_boards,
+    board_ids,
+    load_board,
+)
 from tinyreport.analysis.budget import (
     EXCEEDED_ABOVE_PC,
     TIGHT_ABOVE_PC,
@@ -21,12 +27,28 @@ from tinyreport.analysis.budget import (
 )
 from tinyreport.errors import ConfigError
 
-BOARDS = ["arduino-nano-33-ble", "esp32", "raspberry-pi-pico", "stm32f4", "xiao-esp32s3"]
+BOARDS = board_ids()
 FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
+# The boards issue 13 names, by the id each has here.
+NAMED = {
+    "esp32", "esp32-s2", "esp32-s3-devkitc", "esp32-c3", "esp32-c6", "esp32-p4", "esp32-cam",
+    "esp8266", "m5stack-core2", "xiao-esp32s3", "xiao-esp32c3", "raspberry-pi-pico",
+    "raspberry-pi-pico-w", "raspberry-pi-pico2", "teensy40", "teensy41", "stm32f103-bluepill",
+    "stm32f411-blackpill", "stm32f407-discovery", "stm32f4", "stm32f746-discovery",
+    "stm32h743-nucleo", "arduino-portenta-h7", "arduino-uno-r4", "arduino-nano-33-ble",
+    "arduino-nano-33-iot", "arduino-uno", "arduino-mega", "wio-terminal", "xiao-nrf52840",
+    "microbit-v2", "nrf52832-dk", "sparkfun-edge",
+}  # fmt: skip
 
 
 def test_bundled_boards():
-    assert board_ids() == BOARDS
+    assert len(BOARDS) >= 31
+    assert NAMED <= set(BOARDS), NAMED - set(BOARDS)
+    # all_boards() groups by family, smallest usable SRAM first within a family.
+    ordered = all_boards()
+    assert [b.id for b in ordered] != BOARDS and sorted(b.id for b in ordered) == BOARDS
+    keys = [(b.family, b.usable_sram_bytes) for b in ordered]
+    assert keys == sorted(keys)
 
 
 @pytest.mark.parametrize("board_id", BOARDS)
@@ -34,8 +56,66 @@ def test_every_board_loads_and_cites_its_memories(board_id):
     board = load_board(board_id)
     assert board.usable_sram_bytes < board.sram_bytes
     assert board.app_partition_bytes <= board.flash_bytes
-    for key in ("sram_bytes", "flash_bytes", "app_partition_bytes"):
+    assert board.kernel_library in KERNEL_LIBRARIES
+    for key in ("sram_bytes", "flash_bytes", "cpu_mhz"):
         assert board.source(key) and not board.is_estimate(key), key
+        assert board.url(key).startswith("https://"), key
+    if board.psram_bytes:
+        assert board.source("psram_bytes") and board.url("psram_bytes").startswith("https://")
+    # How the usable figure was obtained: an estimate says so and says on what it rests.
+    usable = board.source("usable_sram_bytes")
+    assert usable.startswith("estimate: ") and len(usable) > len("estimate: ") + 20, usable
+    assert all(url.startswith("https://") and " " not in url for _, url in board.urls)
+    assert 1 <= board.cpu_mhz <= 1000 and board.pointer_bytes in (2, 4)
+
+
+def test_board_file_problems_are_reported_together():
+    """A board file with several mistakes names each of them, with its key."""
+    problems = _problems(
+        {
+            "name": "x",
+            "family": "",
+            "mcu": "m",
+            "core": "c",
+            "kernels": "k",
+            "kernel_library": "XNNPACK",
+            "arena_profile": "ref32",
+            "cpu_mhz": 100,
+            "pointer_bytes": 4,
+            "sram_bytes": 1000,
+            "psram_bytes": 0,
+            "flash_bytes": 1000,
+            "app_partition_bytes": 2000,
+            "budget": {k: 0 for k in ("stack_bytes", "system_bytes", "wifi_bytes", "ble_bytes")}
+            | {"usable_sram_bytes": 2000, "application_flash_bytes": -1},
+            "sources": {"sram_bytes": "datasheet", "usable_sram_bytes": "guess"},
+            "urls": {"sram_bytes": "http://example.com", "flash_bytes": "https://a b"},
+        }
+    )
+    text = "; ".join(problems)
+    for fragment in (
+        "'family' must be a non-empty string",
+        "'application_flash_bytes' must be a whole number",
+        "'flash_bytes' has no source",
+        "'cpu_mhz' has no source",
+        "'sram_bytes' has no https:// document",
+        "'urls.flash_bytes' must be one https:// address",
+        "'usable_sram_bytes' must start with 'estimate' or 'measured'",
+        "'kernel_library' must be one of ESP-NN, CMSIS-NN, reference",
+        "'usable_sram_bytes' must not exceed 'sram_bytes'",
+        "'app_partition_bytes' must not exceed 'flash_bytes'",
+    ):
+        assert fragment in text, fragment
+    # The ten above, plus: 'app_partition_bytes' has no source, 'cpu_mhz' has no document, and
+    # 'urls.sram_bytes' (http://) is not an https:// address.
+    assert len(problems) == 13, problems
+
+
+def test_boards_without_a_tflm_port_say_why():
+    avr = [b for b in all_boards() if not b.tflm_supported]
+    assert sorted(b.id for b in avr) == ["arduino-mega", "arduino-uno"]
+    for b in avr:
+        assert b.pointer_bytes == 2 and "AVR" in b.arena_note
 
 
 def test_xiao_esp32s3_facts():
@@ -86,7 +166,8 @@ def test_xiao_budget_describes_the_firmware_this_project_ships():
 def test_boards_with_optimized_kernels_say_their_arena_is_a_lower_bound(board_id):
     """CMSIS-NN and generic ESP-NN request scratch buffers the ref32 profile does not plan."""
     board = load_board(board_id)
-    optimized = "CMSIS-NN" in board.kernels or "ESP-NN" in board.kernels
+    optimized = board.kernel_library != "reference"
+    assert optimized == ("CMSIS-NN" in board.kernels or "ESP-NN" in board.kernels)
     assert board.kernel_scratch_modelled == (not optimized or board.arena_profile == "esp32s3")
     if not board.kernel_scratch_modelled:
         line = sram_budget(board, 4380, 784, 10, arena_lower_bound=True).lines[0]
@@ -94,7 +175,9 @@ def test_boards_with_optimized_kernels_say_their_arena_is_a_lower_bound(board_id
 
 
 def test_unknown_board_names_the_known_ones():
-    with pytest.raises(ConfigError, match="Unknown board 'uno'; choose one of: arduino-nano"):
+    with pytest.raises(
+        ConfigError, match="Unknown board 'uno'; choose one of: arduino-mega, arduino-nano"
+    ):
         load_board("uno")
 
 

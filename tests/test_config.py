@@ -42,7 +42,7 @@ def test_every_problem_is_reported_at_once_with_its_key():
 
 def test_unknown_board_is_reported_with_the_known_ones():
     with pytest.raises(ConfigError) as err:
-        parse_config({"board": "esp8266", "models": {"m": {"kind": "mlp"}}})
+        parse_config({"board": "esp12", "models": {"m": {"kind": "mlp"}}})
     assert "Config value 'board': Value error, unknown board; choose one of: " in str(err.value)
     assert "xiao-esp32s3" in str(err.value)
 

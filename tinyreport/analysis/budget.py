@@ -135,6 +135,7 @@ def sram_budget(
     *,
     arena_confirmed: bool = False,
     arena_lower_bound: bool = False,
+    arena_estimated: bool = False,
     wifi: bool = False,
     ble: bool = False,
 ) -> Budget:
@@ -143,6 +144,7 @@ def sram_budget(
     `input_bytes`/`output_bytes` are the application's own copies of one input sample and one
     output vector (the tensors themselves live inside the arena). `arena_lower_bound`: the
     arena leaves out the scratch buffers of the board's kernels (see Board.kernel_scratch_modelled).
+    `arena_estimated`: the arena was planned for another build than the board's (Board.arena_note).
     """
     reserved = arena_with_margin(arena_bytes, arena_confirmed)
     if arena_confirmed:
@@ -150,6 +152,8 @@ def sram_budget(
     elif arena_lower_bound:
         margin_text = "lower bound: kernel scratch not modelled, +10 % (min 1 KiB)"
         basis = "estimated (lower bound)"
+    elif arena_estimated:
+        margin_text, basis = "estimated for another build, +10 % (min 1 KiB)", "estimated"
     else:
         margin_text, basis = "computed, +10 % (min 1 KiB)", "computed"
     lines = [
@@ -177,6 +181,8 @@ def _psram_note(board: Board, budget: Budget, arena: int) -> str:
         return "This board has no PSRAM; the arena must fit in internal SRAM."
     without = budget.demand_bytes - arena
     moved = verdict(without, budget.capacity_bytes)
+    if board.family != "Espressif":
+        return _external_ram_note(board, budget, arena, without, moved)
     where = f"{board.psram_bytes // (1024 * 1024)} MiB PSRAM"
     if budget.verdict == "OK":
         return (
@@ -190,6 +196,21 @@ def _psram_note(board: Board, budget: Budget, arena: int) -> str:
         f"{without:,} bytes ({moved}). The cost: activations are read and written through the "
         "cache over the SPI bus, several times slower than internal SRAM on a miss, so expect "
         "slower inference and measure it."
+    )
+
+
+def _external_ram_note(board: Board, budget: Budget, arena: int, without: int, moved: str) -> str:
+    where = f"{board.psram_bytes // (1024 * 1024)} MiB of external RAM"
+    if budget.verdict == "OK":
+        return (
+            f"The arena fits in internal SRAM; keep it there. It could move to the board's {where} "
+            "(a linker section or an allocator on the external memory bus), at the cost of "
+            "slower activation accesses."
+        )
+    return (
+        f"The arena ({arena:,} bytes) could live in the board's {where} instead (a linker "
+        f"section on the external memory bus): internal SRAM demand would drop to {without:,} "
+        f"bytes ({moved}). External RAM is slower than internal SRAM; measure the inference time."
     )
 
 
