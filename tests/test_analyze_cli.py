@@ -11,7 +11,9 @@ import pytest
 from graphs import built, host_truth, with_model
 
 from tinyreport.analysis.analyze import FORMAT_VERSION, analyze
+from tinyreport.analysis.boards import all_boards, board_ids, load_board
 from tinyreport.analysis.budget import arena_with_margin, verdict
+from tinyreport.errors import EXIT_CONFIG, EXIT_DOES_NOT_FIT, EXIT_ERROR, EXIT_OK
 
 
 def run(*args):
@@ -190,3 +192,153 @@ def test_latency_line_of_a_model_with_no_work():
         latency_text(latency)
         == "0.00 ms per inference (range 0.00–0.00 ms), predicted (ESP-NN, model v1)"
     )
+
+
+# --- the board catalogue --------------------------------------------------------------------------
+
+
+def test_boards_json_lists_every_board_with_its_sources():
+    proc = subprocess.run(
+        [sys.executable, "-m", "tinyreport", "boards", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["format"] == 1 and doc["kernel_libraries"] == ["ESP-NN", "CMSIS-NN", "reference"]
+    boards = doc["boards"]
+    assert doc["n_boards"] == len(boards) == len(board_ids()) >= 31
+    assert [b["id"] for b in boards] == [b.id for b in all_boards()]
+    for b in boards:
+        assert b == load_board(b["id"]).to_dict()
+        assert {"sram_bytes", "flash_bytes", "cpu_mhz", "usable_sram_bytes"} <= set(b["sources"])
+        assert {"sram_bytes", "flash_bytes", "cpu_mhz"} <= set(b["urls"])
+    xiao = next(b for b in boards if b["id"] == "xiao-esp32s3")
+    assert (xiao["sram_bytes"], xiao["psram_bytes"], xiao["cpu_mhz"]) == (512 << 10, 8 << 20, 240)
+    assert (xiao["family"], xiao["core"], xiao["kernel_library"]) == (
+        "Espressif",
+        "Xtensa LX7",
+        "ESP-NN",
+    )
+    assert xiao["usable_sram_bytes"] == 361_472 and xiao["kernel_scratch_modelled"]
+    uno = next(b for b in boards if b["id"] == "arduino-uno")
+    assert (uno["sram_bytes"], uno["tflm_supported"], uno["pointer_bytes"]) == (2048, False, 2)
+
+
+def test_boards_table():
+    proc = subprocess.run(
+        [sys.executable, "-m", "tinyreport", "boards"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"{len(board_ids())} boards" in proc.stdout
+    for board_id in ("xiao-esp32s3", "teensy41", "sparkfun-edge", "stm32h743-nucleo"):
+        assert board_id in proc.stdout
+    assert "CMSIS-NN (arena ≥)" in proc.stdout and "no TFLM" in proc.stdout
+
+
+# --- the gate: exit codes -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_exit_0_when_the_model_fits():
+    proc = run(built()["mnist_mlp_int8"], "--json")
+    assert proc.returncode == EXIT_OK == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert (doc["budget"]["sram"]["verdict"], doc["budget"]["flash"]["verdict"]) == ("OK", "OK")
+    proc = run(built()["mnist_mlp_int8"])
+    assert proc.returncode == 0
+    assert "Fits the Seeed Studio XIAO ESP32S3: SRAM OK, flash OK." in proc.stdout
+
+
+@pytest.mark.slow
+def test_exit_3_when_the_model_does_not_fit():
+    """The 117 KB MLP file does not fit the Blue Pill's 64 KiB flash; its arena fits the SRAM."""
+    path = built()["mnist_mlp_int8"]
+    proc = run(path, "--board", "stm32f103-bluepill", "--json")
+    assert proc.returncode == EXIT_DOES_NOT_FIT == 3, proc.stderr
+    doc = json.loads(proc.stdout)  # the whole document is still printed
+    flash, sram = doc["budget"]["flash"], doc["budget"]["sram"]
+    assert flash["verdict"] == "EXCEEDED" and flash["demand_bytes"] > 65_536
+    assert flash["lines"][0]["bytes"] == path.stat().st_size
+    assert sram["verdict"] == "OK"
+    proc = run(path, "--board", "stm32f103-bluepill")
+    assert proc.returncode == 3 and proc.stderr == ""
+    assert 'Does not fit the STM32F103C8 "Blue Pill": SRAM OK, flash EXCEEDED.' in proc.stdout
+    # A board TFLM has no port for never fits, whatever its budget says.
+    proc = run(path, "--board", "arduino-mega", "--json")
+    assert proc.returncode == 3
+    assert json.loads(proc.stdout)["board"]["tflm_supported"] is False
+
+
+@pytest.mark.slow
+def test_fail_on_tight(tmp_path):
+    """--fail-on tight turns a TIGHT verdict into exit 3; by default TIGHT passes."""
+    data = built()["mnist_mlp_int8"].read_bytes()
+    flash = analyze(built()["mnist_mlp_int8"])["budget"]["flash"]
+    # Zero padding after the flatbuffer's root changes only the file size (the flash line):
+    # bring the flash demand to 95 % of the app partition, inside the TIGHT band.
+    pad = int(0.95 * flash["capacity_bytes"]) - flash["demand_bytes"]
+    path = tmp_path / "padded.tflite"
+    path.write_bytes(data + bytes(pad))
+    doc = json.loads(run(path, "--json").stdout)
+    assert doc["budget"]["flash"]["verdict"] == "TIGHT"
+    assert doc["budget"]["flash"]["demand_bytes"] == flash["demand_bytes"] + pad
+    assert run(path).returncode == 0
+    assert run(path, "--fail-on", "tight").returncode == 3
+    assert run(built()["mnist_mlp_int8"], "--fail-on", "tight").returncode == 0  # OK passes
+
+
+@pytest.mark.slow
+def test_exit_1_and_2_for_errors(tmp_path):
+    path = tmp_path / "weights.tflite"
+    path.write_bytes(b"\x00\x01 definitely not a model " * 20)
+    assert run(path).returncode == EXIT_ERROR == 1
+    assert run(built()["mnist_mlp_int8"], "--board", "uno").returncode == EXIT_CONFIG == 2
+    assert run(built()["mnist_mlp_int8"], "--fail-on", "never").returncode == 2  # usage
+
+
+@pytest.mark.slow
+def test_every_board_at_once_names_the_smallest_that_fits():
+    path = built()["mnist_cnn_int8"]
+    proc = run(path, "--board", "all", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc == json.loads(run(path, "--all-boards", "--json").stdout)
+    rows = doc["boards"]
+    assert len(rows) == len(board_ids())
+    assert [r["usable_sram_bytes"] for r in rows] == sorted(r["usable_sram_bytes"] for r in rows)
+    single = analyze(path, "xiao-esp32s3")
+    for r in rows:  # each row is what analyze gives for that board alone
+        assert r["budget"] == single["boards"][r["id"]]["budget"]
+        assert r["fits"] == (
+            r["tflm_supported"]
+            and "EXCEEDED" not in (r["budget"]["sram"]["verdict"], r["budget"]["flash"]["verdict"])
+        )
+    fitting = [r["id"] for r in rows if r["fits"]]
+    assert doc["n_fit"] == len(fitting) and doc["smallest_fit"] == fitting[0]
+    assert "arduino-uno" not in fitting and "arduino-mega" not in fitting
+    computed = [r["id"] for r in rows if r["fits"] and r["provenance"] == "computed"]
+    assert doc["smallest_computed_fit"] == computed[0]
+    xiao = next(r for r in rows if r["id"] == "xiao-esp32s3")
+    assert xiao["arena_bytes"] == single["arena"]["target_bytes"] and not xiao["lower_bound"]
+    text = run(path, "--board", "all").stdout
+    first = next(r for r in rows if r["id"] == doc["smallest_fit"])
+    assert f"Smallest board that fits: {first['name']} ({first['id']})" in text
+
+
+@pytest.mark.slow
+def test_every_board_at_once_exits_3_when_none_fits(tmp_path):
+    """A model whose file is larger than every board's app partition fits no board."""
+    biggest = max(b.app_partition_bytes for b in all_boards())
+    path = tmp_path / "huge.tflite"
+    data = built()["mnist_mlp_int8"].read_bytes()
+    # Append the padding a flatbuffer tolerates after its root: the reader reads the model as
+    # before, and the file (the flash line) is now larger than every app partition.
+    path.write_bytes(data + bytes(biggest + 1 - len(data)))
+    proc = run(path, "--board", "all", "--json")
+    assert proc.returncode == 3, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["smallest_fit"] is None and doc["n_fit"] == 0
+    assert all(r["budget"]["flash"]["verdict"] == "EXCEEDED" for r in doc["boards"])
+    assert "No board fits." in run(path, "--board", "all").stdout

@@ -160,19 +160,66 @@ def ingest(
     ingest_mod.check(reports, models_given=bool(model_paths), strict=strict)
 
 
-@cli.command()
+ANALYZE_HELP = """Compute a model's tensor arena and its SRAM/flash budget on a board.
+
+With --board all (or --all-boards), show every board at once, smallest usable SRAM first, and
+name the smallest board the model fits.
+
+\b
+Exit codes, so that a CI job can fail a pull request that breaks the budget:
+  0  the model fits (no SRAM or flash verdict is EXCEEDED; with --board all: it fits at
+     least one board)
+  1  the model file cannot be used (unreadable, not TFLite, refused)
+  2  usage or configuration error (e.g. an unknown board)
+  3  the model does not fit the board (with --fail-on tight, a TIGHT verdict too; with
+     --board all: it fits no board)
+"""
+
+
+@cli.command(help=ANALYZE_HELP)
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--board", default="xiao-esp32s3", show_default=True, help="Target board id.")
+@click.option(
+    "--board",
+    default="xiao-esp32s3",
+    show_default=True,
+    help="Target board id (list them with `tinyreport boards`), or 'all' for every board.",
+)
+@click.option("--all-boards", is_flag=True, help="Same as --board all.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as a JSON document.")
 @click.option("--int8-only", is_flag=True, help="Refuse models that need float kernels.")
-def analyze(model: Path, board: str, as_json: bool, int8_only: bool) -> None:
-    """Compute a model's tensor arena and its SRAM/flash budget on a board."""
+@click.option(
+    "--fail-on",
+    type=click.Choice(["exceeded", "tight"]),
+    default="exceeded",
+    show_default=True,
+    help="Which verdict makes the model not fit (exit code 3): EXCEEDED only, or TIGHT too.",
+)
+def analyze(
+    model: Path, board: str, all_boards: bool, as_json: bool, int8_only: bool, fail_on: str
+) -> None:
     from tinyreport.analysis.analyze import report
+    from tinyreport.errors import EXIT_DOES_NOT_FIT
 
-    click.echo(
-        report(model, board, as_json=as_json, int8_only=int8_only, color=sys.stdout.isatty()),
-        nl=False,
+    text, ok = report(
+        model,
+        "all" if all_boards else board,
+        as_json=as_json,
+        int8_only=int8_only,
+        color=sys.stdout.isatty(),
+        fail_on=fail_on,
     )
+    click.echo(text, nl=False)
+    if not ok:
+        click.get_current_context().exit(EXIT_DOES_NOT_FIT)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as a JSON document.")
+def boards(as_json: bool) -> None:
+    """List the boards tinyreport knows: memories, clock, core, kernels and sources."""
+    from tinyreport.analysis.boards import catalogue
+
+    click.echo(catalogue(as_json=as_json, color=sys.stdout.isatty()), nl=False)
 
 
 @cli.command()

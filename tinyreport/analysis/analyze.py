@@ -54,6 +54,7 @@ def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) ->
         sum(model.tensors[i].n_bytes for i in model.inputs),
         sum(model.tensors[i].n_bytes for i in model.outputs),
         arena_lower_bound=not board_data.kernel_scratch_modelled,
+        arena_estimated=bool(board_data.arena_note),
     )
     flash = flash_budget(board_data, model.file_bytes, model.op_types)
     peak = target.peak_op
@@ -111,7 +112,12 @@ def _all_boards(model: Model) -> dict:
             **_board_arena(b, plan),
             "budget": {
                 "sram": sram_budget(
-                    b, plan.total_bytes, inputs, outputs, arena_lower_bound=lower
+                    b,
+                    plan.total_bytes,
+                    inputs,
+                    outputs,
+                    arena_lower_bound=lower,
+                    arena_estimated=bool(b.arena_note),
                 ).to_dict(),
                 "flash": flash_budget(b, model.file_bytes, model.op_types).to_dict(),
             },
@@ -154,15 +160,25 @@ def _board_arena(board: Board, plan: ArenaPlan) -> dict:
     """Provenance and label of a board's planned arena: computed, or a lower bound when the
     board's kernels request scratch buffers that the plan's profile leaves out, or when some
     operator's allocations are not modelled."""
-    name = _TARGET_NAMES.get(plan.profile, plan.profile)
-    why = _why_not_exact(plan)
-    if board.kernel_scratch_modelled and plan.bound != "lower":
+    return board_arena(board, plan.profile, plan.bound, _why_not_exact(plan))
+
+
+def board_arena(board: Board, profile: str, bound: str = "exact", why: str = "") -> dict:
+    """Provenance and label of an arena planned with `profile` for `board`; `bound` and `why`
+    are the plan's (see ArenaPlan.bound and _why_not_exact)."""
+    name = _TARGET_NAMES.get(profile, profile)
+    if board.arena_note:
+        return {
+            "provenance": ESTIMATED,
+            "label": f"estimate: {board.arena_note}" + (f"; {why}" if why else ""),
+        }
+    if board.kernel_scratch_modelled and bound != "lower":
         return {
             "provenance": COMPUTED,
             "label": f"computed for {name}, not yet confirmed by a device log"
             + (f"; {why}" if why else ""),
         }
-    reasons = [why] if plan.bound == "lower" else []
+    reasons = [why] if bound == "lower" else []
     if not board.kernel_scratch_modelled:
         reasons.insert(
             0,
@@ -343,19 +359,154 @@ def render(doc: dict, console=None) -> None:
             console.print(b["note"])
 
 
+# --- every board at once, and the gate -----------------------------------------------------------
+
+#: Verdicts that fail the gate, per `--fail-on` choice.
+FAIL_ON = {"exceeded": ("EXCEEDED",), "tight": ("TIGHT", "EXCEEDED")}
+
+
+def fits(budget: dict, fail_on: str = "exceeded") -> bool:
+    """True when neither the SRAM nor the flash verdict of `budget` fails under `fail_on`."""
+    return not {budget["sram"]["verdict"], budget["flash"]["verdict"]} & set(FAIL_ON[fail_on])
+
+
+def analyze_all(path: Path, int8_only: bool = False, fail_on: str = "exceeded") -> dict:
+    """Plan `path` for every bundled board; name the smallest board it fits.
+
+    Boards are listed by usable SRAM, then app partition, then id; "smallest" is the first that
+    fits. `smallest_computed_fit` skips boards whose arena is only estimated (lower bounds).
+    """
+    from tinyreport.analysis.boards import all_boards
+
+    doc = analyze(Path(path), int8_only=int8_only)
+    boards = sorted(all_boards(), key=lambda b: (b.usable_sram_bytes, b.app_partition_bytes, b.id))
+    rows = []
+    for b in boards:
+        entry = doc["boards"][b.id]
+        sram = entry["budget"]["sram"]
+        rows.append(
+            {
+                "id": b.id,
+                "name": b.name,
+                "family": b.family,
+                "kernel_library": b.kernel_library,
+                "usable_sram_bytes": b.usable_sram_bytes,
+                "app_partition_bytes": b.app_partition_bytes,
+                "arena_bytes": entry["arena_bytes"],
+                "profile": entry["profile"],
+                "provenance": entry["provenance"],
+                "label": entry["label"],
+                "lower_bound": not b.kernel_scratch_modelled,
+                "tflm_supported": b.tflm_supported,
+                "pc_sram": round(100.0 * sram["demand_bytes"] / sram["capacity_bytes"], 2),
+                "budget": entry["budget"],
+                "fits": b.tflm_supported and fits(entry["budget"], fail_on),
+            }
+        )
+    fitting = [r for r in rows if r["fits"]]  # boards without a TFLM port never fit
+    computed = [r for r in fitting if r["provenance"] == COMPUTED]
+    return {
+        "format": FORMAT_VERSION,
+        "model": doc["model"],
+        "arena": {k: doc["arena"][k] for k in ("host_bytes", "head_bytes", "tail_bytes")},
+        "fail_on": list(FAIL_ON[fail_on]),
+        "boards": rows,
+        "n_fit": len(fitting),
+        "smallest_fit": fitting[0]["id"] if fitting else None,
+        "smallest_computed_fit": computed[0]["id"] if computed else None,
+    }
+
+
+def render_all(doc: dict, console=None) -> None:
+    """Print every board's verdicts as one table, smallest usable SRAM first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    model = doc["model"]
+    console.print(
+        f"[bold]{model['path']}[/bold]: {model['n_operators']} operators, "
+        f"{model['file_bytes']:,} bytes, {'int8' if model['int8'] else 'float'}; "
+        f"host TFLM arena {doc['arena']['host_bytes']:,} B"
+    )
+    table = Table(title=f"Every board ({len(doc['boards'])}), smallest usable SRAM first")
+    columns = ("board", "family", "usable SRAM", "arena", "SRAM use", "SRAM", "flash", "fits")
+    for column in columns:
+        right = column in ("usable SRAM", "arena", "SRAM use")
+        table.add_column(column, justify="right" if right else None)
+    for r in doc["boards"]:
+        mark = "≥ " if r["lower_bound"] else ("~ " if r["provenance"] != COMPUTED else "")
+        table.add_row(
+            r["id"],
+            r["family"],
+            f"{r['usable_sram_bytes']:,}",
+            f"{mark}{r['arena_bytes']:,}",
+            f"{mark}{r['pc_sram']:.1f} %",
+            r["budget"]["sram"]["verdict"],
+            r["budget"]["flash"]["verdict"],
+            ("yes" if r["fits"] else "no") + ("" if r["tflm_supported"] else " (no TFLM)"),
+        )
+    console.print(table)
+    console.print(
+        "arena: computed for the board's TFLM build; ≥ an estimated lower bound (the board's "
+        "CMSIS-NN or generic ESP-NN kernels request scratch buffers that are not modelled); "
+        "~ an estimate for a build no profile describes. SRAM use: demand (arena + 10 % margin, "
+        "buffers, stack, system) as a share of usable SRAM."
+    )
+    by_id = {r["id"]: r for r in doc["boards"]}
+    smallest, computed = doc["smallest_fit"], doc["smallest_computed_fit"]
+    if smallest is None:
+        console.print("[bold]No board fits.[/bold]")
+        return
+    first = by_id[smallest]
+    bound = " (its arena is an estimated lower bound)" if first["provenance"] != COMPUTED else ""
+    console.print(
+        f"[bold]Smallest board that fits:[/bold] {first['name']} ({smallest}), "
+        f"{first['usable_sram_bytes']:,} B usable SRAM{bound}."
+    )
+    if computed and computed != smallest:
+        c = by_id[computed]
+        console.print(
+            f"Smallest with a computed arena: {c['name']} ({computed}), "
+            f"{c['usable_sram_bytes']:,} B usable SRAM."
+        )
+
+
 def report(
-    path: Path, board: str, *, as_json: bool = False, int8_only: bool = False, color: bool = False
-) -> str:
-    """Analyse `path` and return the text `tinyreport analyze` prints (JSON or tables)."""
-    doc = analyze(Path(path), board, int8_only=int8_only)
+    path: Path,
+    board: str,
+    *,
+    as_json: bool = False,
+    int8_only: bool = False,
+    color: bool = False,
+    fail_on: str = "exceeded",
+) -> tuple[str, bool]:
+    """Analyse `path` and return the text `tinyreport analyze` prints (JSON or tables) and
+    whether the model fits: on `board`, or on at least one board when `board` is "all"."""
+    every = board == "all"
+    if every:
+        doc = analyze_all(Path(path), int8_only=int8_only, fail_on=fail_on)
+        ok = doc["smallest_fit"] is not None
+    else:
+        doc = analyze(Path(path), board, int8_only=int8_only)
+        ok = doc["board"]["tflm_supported"] and fits(doc["budget"], fail_on)
     if as_json:
         import json
 
-        return json.dumps(doc, indent=2) + "\n"
+        return json.dumps(doc, indent=2) + "\n", ok
     import io
 
     from rich.console import Console
 
     buffer = io.StringIO()
-    render(doc, Console(file=buffer, force_terminal=color, width=110, highlight=False))
-    return buffer.getvalue()
+    console = Console(file=buffer, force_terminal=color, width=110, highlight=False)
+    if every:
+        render_all(doc, console)
+    else:
+        render(doc, console)
+        b = doc["budget"]
+        why = f"SRAM {b['sram']['verdict']}, flash {b['flash']['verdict']}"
+        if not doc["board"]["tflm_supported"]:
+            why = f"TFLM does not run on it ({doc['board']['arena_note']})"
+        console.print(f"{'Fits' if ok else 'Does not fit'} the {doc['board']['name']}: {why}.")
+    return buffer.getvalue(), ok
