@@ -435,44 +435,58 @@ def device_ops(ops: list[dict], title: str, provenance: list[str]) -> dict:
 def feasibility_map(
     cells: list[dict], models: list[str], boards: list[str], notes: list[str]
 ) -> dict:
-    """Heatmap of the SRAM verdict per model and board, with the share of usable SRAM in each cell.
+    """Heatmap of the SRAM verdict per board (rows) and model (columns), with the share of usable
+    SRAM in each cell.
 
-    `cells`: `{"model", "board", "pc_sram", "verdict", "lower_bound"}`, from
-    `tinyreport.site.render`. The colour is the cell's verdict, so it follows the verdict
-    thresholds of tinyreport.analysis.budget exactly; the colour bar names those thresholds.
+    `cells`: `{"model", "board", "pc_sram", "verdict", "lower_bound"}` and optionally
+    `"board_name"`, `"family"`, `"tflm_supported"`, from `tinyreport.site.render`; `boards` in
+    the order of the rows (grouped by family there). Rows are labelled by family and board name
+    (a two-level axis), so that 30 and more boards stay legible. The colour is the cell's
+    verdict, so it follows the verdict thresholds of tinyreport.analysis.budget exactly; the
+    colour bar names those thresholds.
     """
+    by_key = {(c["model"], c["board"]): c for c in cells}
+    first = {c["board"]: c for c in reversed(cells)}
     z, text, hover = [], [], []
-    for model in models:
+    for board in boards:
         row_z, row_t, row_h = [], [], []
-        for board in boards:
-            cell = next((c for c in cells if c["model"] == model and c["board"] == board), None)
+        for model in models:
+            cell = by_key.get((model, board))
             if cell is None:
                 row_z.append(None)
                 row_t.append("—")
                 row_h.append("no figure")
                 continue
-            share = ("≥ " if cell.get("lower_bound") else "") + f"{cell['pc_sram']:.1f} %"
+            mark = "≥ " if cell.get("lower_bound") else ""
+            if not cell.get("tflm_supported", True):
+                mark = "~ "
+            share = f"{mark}{cell['pc_sram']:.1f} %"
             row_z.append(VERDICTS.index(cell["verdict"]))
-            row_t.append(f"{cell['verdict']}<br>{share}")
+            row_t.append(f"{cell['verdict']} {share}")
             row_h.append(f"{share} of usable SRAM")
         z.append(row_z)
         text.append(row_t)
         hover.append(row_h)
+    names = [first[b].get("board_name", b) if b in first else b for b in boards]
+    families = [first[b].get("family", "") if b in first else "" for b in boards]
     n = len(VERDICTS)
     colorscale = []
     for i, name in enumerate(VERDICTS):  # one flat band per verdict
         colorscale += [[i / n, VERDICT_FILLS[name]], [(i + 1) / n, VERDICT_FILLS[name]]]
     tight, exceeded = f"{TIGHT_ABOVE_PC:g} %", f"{EXCEEDED_ABOVE_PC:g} %"
+    grouped = any(families)
     return _figure(
         [
             {
                 "type": "heatmap",
                 "z": z,
-                "x": boards,
-                "y": models,
+                "x": models,
+                "y": [families, names] if grouped else names,
                 "text": text,
                 "customdata": hover,
                 "texttemplate": "%{text}",
+                "xgap": 2,
+                "ygap": 2,
                 "zmin": -0.5,
                 "zmax": n - 0.5,
                 "colorscale": colorscale,
@@ -484,8 +498,12 @@ def feasibility_map(
                         f"TIGHT: above {tight}, up to {exceeded}",
                         f"EXCEEDED: above {exceeded}",
                     ],
+                    "orientation": "h",
+                    "y": -0.02,
+                    "yanchor": "top",
+                    "thickness": 14,
                 },
-                "hovertemplate": "%{y} on %{x}: %{customdata}<extra></extra>",
+                "hovertemplate": "%{y} · %{x}: %{customdata}<extra></extra>",
             }
         ],
         "Feasibility map: SRAM needed as a share of each board's usable SRAM",
@@ -497,6 +515,7 @@ def feasibility_map(
             f"colour: the SRAM verdict (OK up to {tight} of usable SRAM, TIGHT up to "
             f"{exceeded}, EXCEEDED above)",
         ],
-        xaxis={"type": "category"},
-        yaxis={"type": "category", "autorange": "reversed"},
+        xaxis={"type": "category", "side": "top"},
+        yaxis={"type": "multicategory" if grouped else "category", "autorange": "reversed"},
+        height=160 + 26 * max(len(boards), 4),
     )

@@ -154,11 +154,11 @@ def board_info(board_id: str, results: Results | None = None) -> dict[str, Any]:
 
 
 def known_boards() -> list[str]:
-    """Ids of the boards tinyreport has files for, sorted."""
+    """Ids of the boards tinyreport has files for, grouped by family, smallest usable SRAM first."""
     try:
-        from tinyreport.analysis.boards import board_ids
+        from tinyreport.analysis.boards import all_boards
 
-        return board_ids()
+        return [b.id for b in all_boards()]
     except ImportError:
         return []
 
@@ -424,17 +424,23 @@ def feasibility_cells(results: Results) -> tuple[list[dict], list[str], list[str
     analysed = [m for m in results.models if m.variants[m.deploy_kind].analysis]
     if not analysed:
         return [], [], []
-    boards = sorted(known_boards(), key=lambda b: (b != results.board, b))
+    boards = known_boards()  # boards as rows: by family, smallest usable SRAM first
     for m in analysed:
         a = m.variants[m.deploy_kind].analysis
         for board_id in boards:
             cell = _board_cell(a, board_id)
             sram = cell["budget"]["sram"]
+            info = board_info(board_id)
             cells.append(
                 {
                     "model": m.name,
                     "board": board_id,
-                    "board_name": board_info(board_id)["name"],
+                    "board_name": info["name"],
+                    "family": info.get("family", ""),
+                    "kernel_library": info.get("kernel_library", ""),
+                    "scratch_modelled": info.get("kernel_scratch_modelled", True),
+                    "tflm_supported": info.get("tflm_supported", True),
+                    "target": board_id == results.board,
                     "arena_bytes": cell["arena_bytes"],
                     "demand_bytes": sram["demand_bytes"],
                     "capacity_bytes": sram["capacity_bytes"],
@@ -453,7 +459,10 @@ def feasibility_cells(results: Results) -> tuple[list[dict], list[str], list[str
             "boards whose kernels request scratch buffers that are not modelled (CMSIS-NN, "
             "generic ESP-NN): estimated lower bounds, marked ≥"
         )
-    if any(c["provenance"] == ESTIMATED and not c["lower_bound"] for c in cells):
+    if any(not c["tflm_supported"] for c in cells):
+        notes.append("boards TFLM has no port for (8-bit AVR): for comparison only, marked ~")
+    if any(c["provenance"] == ESTIMATED and not c["lower_bound"] and c["tflm_supported"]
+           for c in cells):  # fmt: skip
         notes.append("boards with another TFLM build: estimated from the target's arena")
     return cells, [m.name for m in analysed], notes
 
@@ -471,7 +480,8 @@ def _board_cell(a: dict[str, Any], board_id: str) -> dict[str, Any]:
         return {
             **kept,
             "provenance": provenance,
-            "lower_bound": provenance == ESTIMATED,
+            # Estimated is a lower bound unless the board has no TFLM port (a comparison).
+            "lower_bound": provenance == ESTIMATED and not board_info(board_id).get("arena_note"),
             "label": kept.get("label", "computed"),
         }
     target = a["arena"]["target"]
@@ -492,6 +502,31 @@ def _board_cell(a: dict[str, Any], board_id: str) -> dict[str, Any]:
     lower = not board.kernel_scratch_modelled
     arena = target["total_bytes"] - (0 if same else target.get("scratch_bytes", 0))
     model = a["model"]
+    plan = next(  # another board of the analysis planned with this board's profile
+        (k for k in (a.get("boards") or {}).values() if k.get("profile") == board.arena_profile),
+        None,
+    )
+    if plan is not None and not same:
+        from tinyreport.analysis.analyze import board_arena
+
+        arena = plan["arena_bytes"]
+        described = board_arena(board, board.arena_profile, target.get("exact", True))
+        sram = sram_budget(
+            board,
+            arena,
+            (model.get("input") or {}).get("bytes", 0),
+            (model.get("output") or {}).get("bytes", 0),
+            arena_lower_bound=lower,
+            arena_estimated=bool(board.arena_note),
+        )
+        flash = flash_budget(board, model["file_bytes"], tuple(model.get("op_types", ())))
+        return {
+            "arena_bytes": arena,
+            "budget": {"sram": sram.to_dict(), "flash": flash.to_dict()},
+            "provenance": described["provenance"],
+            "lower_bound": lower,
+            "label": described["label"],
+        }
     sram = sram_budget(
         board,
         arena,
@@ -522,6 +557,19 @@ def _board_cell(a: dict[str, Any], board_id: str) -> dict[str, Any]:
 # Two int8 models whose accuracies differ by less than this are equally accurate for the
 # recommendation, which then takes the faster one (predicted latency on the target board).
 SAME_ACCURACY_POINTS = 0.5
+
+
+def _arena_kind(cell: dict[str, Any]) -> str:
+    """How a board's arena figure was obtained, in a few words (the table's last column)."""
+    if not cell["tflm_supported"]:
+        return "comparison only: no TFLM port"
+    if cell["lower_bound"] and not cell["scratch_modelled"]:
+        return f"lower bound: {cell['kernel_library'] or 'kernel'} scratch not modelled"
+    if cell["lower_bound"]:
+        return "lower bound: some operators' allocations not modelled"
+    if cell["provenance"] == COMPUTED:
+        return "computed"
+    return "estimated"
 
 
 def recommendation(results: Results) -> dict[str, Any] | None:
@@ -741,7 +789,7 @@ def _clean(text: str) -> str:
 def page_data(results: Results) -> dict[str, Any]:
     """Everything the comparison pages show, computed once."""
     cells, map_models, map_notes = feasibility_cells(results)
-    boards = sorted({c["board"] for c in cells}, key=lambda b: (b != results.board, b))
+    boards = list(dict.fromkeys(c["board"] for c in cells))  # in the cells' order
     return {
         "board": board_info(results.board, results),
         "sram": budget_rows(results, "sram"),
@@ -754,6 +802,10 @@ def page_data(results: Results) -> dict[str, Any]:
             {
                 "board": b,
                 "board_name": next(c["board_name"] for c in cells if c["board"] == b),
+                "family": next(c["family"] for c in cells if c["board"] == b),
+                "target": b == results.board,
+                "tflm_supported": next(c["tflm_supported"] for c in cells if c["board"] == b),
+                "kind": _arena_kind(next(c for c in cells if c["board"] == b)),
                 "capacity_bytes": next(c["capacity_bytes"] for c in cells if c["board"] == b),
                 "provenance": next(c["provenance"] for c in cells if c["board"] == b),
                 "label": next(c["label"] for c in cells if c["board"] == b),
