@@ -135,14 +135,20 @@ def _latency_summary(latency: dict | None) -> dict | None:
 
 def _why_not_exact(plan: ArenaPlan) -> str:
     """The reasons a plan is not exact, as a clause ("" when it is exact)."""
+    return why_not_exact(plan.unmodelled_ops, plan.caveats, plan.unverified_ops)
+
+
+def why_not_exact(unmodelled_ops, caveats, unverified_ops) -> str:
+    """The reasons a plan with these unmodelled operators, caveats and unchecked operators is
+    not exact, as a clause ("" when it is exact); also for a plan read back from a document."""
     reasons = []
-    if plan.unmodelled_ops:
-        reasons.append(f"allocations of {', '.join(plan.unmodelled_ops)} are not modelled")
-    reasons += plan.caveats
-    if plan.unverified_ops and not reasons:
+    if unmodelled_ops:
+        reasons.append(f"allocations of {', '.join(unmodelled_ops)} are not modelled")
+    reasons += list(caveats)
+    if unverified_ops and not reasons:
         reasons.append(
             "modelled from TFLM's kernels but not checked against TFLM for "
-            + ", ".join(plan.unverified_ops)
+            + ", ".join(unverified_ops)
         )
     return "; ".join(reasons)
 

@@ -507,10 +507,15 @@ def _board_cell(a: dict[str, Any], board_id: str) -> dict[str, Any]:
         None,
     )
     if plan is not None and not same:
-        from tinyreport.analysis.analyze import board_arena
+        from tinyreport.analysis.analyze import board_arena, why_not_exact
 
         arena = plan["arena_bytes"]
-        described = board_arena(board, board.arena_profile, target.get("exact", True))
+        why = why_not_exact(  # the target plan's operators: the same graph, another profile
+            target.get("unmodelled_ops", ()),
+            target.get("caveats", ()),
+            target.get("unverified_ops", ()),
+        )
+        described = board_arena(board, board.arena_profile, target.get("bound", "exact"), why)
         sram = sram_budget(
             board,
             arena,
