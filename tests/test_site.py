@@ -1,5 +1,6 @@
 """Generated pages: golden files from a fixed results fixture, determinism, stale-page cleanup."""
 
+import hashlib
 import html
 import json
 import math
@@ -637,3 +638,35 @@ def test_lab_page_hides_its_setup_code_links_its_notebook_and_drops_jupyterlab_c
     assert "jupyter-wrapper{--md-red-50" not in stripped
     with pytest.raises(PluginError, match="found 0 JupyterLab stylesheet"):
         strip_jupyter_css(stripped)
+
+
+# ---------------------------------------------------------------------------------------------
+# plotly.js bundle
+
+
+def _plotly_version(js: bytes) -> str:
+    return re.search(rb"plotly\.js (?:\([^)]*\) )?v(\d+\.\d+\.\d+)", js[:300])[1].decode()
+
+
+def test_vendored_plotly_bundle_matches_the_plotly_package_and_the_charts(fixture_results):
+    """The cartesian bundle is the plotly.js release of the installed plotly package, and every
+    trace type the generated pages use is one the bundle has."""
+    from importlib.resources import files
+
+    vendor = files("tinyreport.site") / "vendor"
+    bundle = (vendor / site.PLOTLY_BUNDLE).read_bytes()
+    full = (files("plotly") / "package_data" / "plotly.min.js").read_bytes()
+    assert _plotly_version(bundle) == _plotly_version(full)
+    assert b"(cartesian - minified)" in bundle[:200]
+    assert len(bundle) < len(full) / 2  # 1.5 MB against 4.6 MB
+    assert b"MIT" in (vendor / "plotly-cartesian.LICENSE").read_bytes()
+    assert hashlib.sha256(bundle).hexdigest() in (vendor / "README.md").read_text()
+    used = set()
+    for text in site.render(fixture_results).values():
+        for spec in re.findall(r'data-figure="([^"]*)"', text):
+            used |= {t.get("type", "scatter") for t in json.loads(html.unescape(spec))["data"]}
+    assert used == {"bar", "scatter", "heatmap"}
+    assert used <= site.PLOTLY_TRACE_TYPES
+    assets = site.asset_files(Path("docs"))
+    assert assets[Path("docs") / site.PLOTLY_ASSET] == bundle
+    assert Path("docs/assets/vendor/plotly.LICENSE.txt") in assets
