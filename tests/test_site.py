@@ -347,27 +347,27 @@ def test_device_runs_are_shown_with_their_log_and_simulated_ones_apart(tmp_path,
     assert card.count('<div class="tr-chart"') == 6  # the operator profile's chart too
     assert f"operator profile measured on device, {measured}" in card
     assert _cells(pages["index.md"], "[cnn](models/cnn.md)")[-1] == "measured, arena 9.7 KiB"
-    assert f"| `{measured}` | 1 | 7 | 1 | 0 | 0 |" in site.render(
+    assert f"| {site.code(measured)} | 1 | 7 | 1 | 0 | 0 |" in site.render(
         replace(results, device_logs=[{"path": str(measured), "n_boots": 1, "n_records": 7,
                                        "n_runs": 1, "n_runs_unknown_model": 0, "problems": []}])
     )["index.md"]  # fmt: skip
     assert (
         f"| arena, on the device | — | not measured | 9,900 B (9.7 KiB) | measured on device, "
-        f"`{measured}` |" in pages["compare/variants.md"]
+        f"{site.code(measured)} |" in pages["compare/variants.md"]
     )
     assert (
         "| latency, median on the device | — | not measured | 1.850 ms |"
         in pages["compare/variants.md"]
     )
     feasibility = pages["compare/feasibility.md"]
-    assert f"| cnn int8 TFLite | 1.850 ms | 1.960 ms | `{measured}` |" in feasibility
+    assert f"| cnn int8 TFLite | 1.850 ms | 1.960 ms | {site.code(measured)} |" in feasibility
     assert feasibility.count('<div class="tr-chart"') == 5  # the latency chart too
 
     simulated = _device_log(tmp_path / "fake.log", cnn_id, 1, [100, 100, 100])
     card = site.render(_with_runs(fixture_results, [simulated]))["models/cnn.md"]
     assert "Not measured on a device yet." in card
     assert '!!! note "Simulated runs (not measurements)"' in card
-    assert f"`{simulated}`" in card
+    assert site.code(simulated) in card
 
 
 def _cli_page_html() -> str:

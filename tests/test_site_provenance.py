@@ -71,7 +71,8 @@ def test_model_card_lists_the_scratch_buffers_in_the_head(fixture_results):
     assert f"int8: head {site.fmt_bytes(target['head_bytes'])} + tail" in text
     assert "The head includes the kernels' scratch buffers" in text
     for b in scratch:
-        assert f"{b['aligned_bytes']:,} B for op {b['op']} (`{b['op_type']}`, {b['what']})" in text
+        op_type = site.code(b["op_type"])
+        assert f"{b['aligned_bytes']:,} B for op {b['op']} ({op_type}, {b['what']})" in text
     # The sum over operators is no figure of the head: no two of them are live together.
     assert f"{target['scratch_bytes']:,}" not in card
     assert "are kernel scratch." in text  # at the peak, only the peak operator's buffer

@@ -2,9 +2,15 @@
 
 Every figure carries a `provenance` list next to `data` and `layout`: one sentence per source of
 its numbers. The page shows it under the chart; Plotly never sees it.
+
+Plotly renders a few tags in its labels (<br>, <b>, <a href>), so every string of a figure is
+escaped when the page is written (`tinyreport.site.render.chart`), except the hover templates and
+labels tinyreport writes with Plotly's markup, which are `Markup`.
 """
 
 from __future__ import annotations
+
+from markupsafe import Markup
 
 from tinyreport.analysis.budget import EXCEEDED_ABOVE_PC, TIGHT_ABOVE_PC, VERDICTS
 from tinyreport.results import VARIANT_TITLES, VARIANTS, ModelResult, Results
@@ -12,6 +18,11 @@ from tinyreport.results import VARIANT_TITLES, VARIANTS, ModelResult, Results
 KB = 1024
 VERDICT_COLOURS = {"OK": "#2e7d32", "TIGHT": "#f9a825", "EXCEEDED": "#c62828"}
 VERDICT_FILLS = {"OK": "#a5d6a7", "TIGHT": "#fff59d", "EXCEEDED": "#ef9a9a"}  # light, for text
+
+
+def _hover(template: str, trace: str = "") -> Markup:
+    """A hover template of tinyreport's own, with the trace's name (escaped) in its box."""
+    return Markup(template) + Markup("<extra>") + trace + Markup("</extra>")
 
 
 def _figure(data: list[dict], title: str, provenance: list[str], **layout) -> dict:
@@ -49,7 +60,7 @@ def sizes(results: Results) -> dict:
             "name": VARIANT_TITLES[kind],
             "x": names,
             "y": [_size_kib(m, kind) for m in results.models],
-            "hovertemplate": "%{x}: %{y} KiB<extra>" + VARIANT_TITLES[kind] + "</extra>",
+            "hovertemplate": _hover("%{x}: %{y} KiB", VARIANT_TITLES[kind]),
         }
         for kind in _kinds(results)
     ]
@@ -92,7 +103,7 @@ def accuracy(results: Results) -> dict:
             ],
             "textposition": "outside",
             "cliponaxis": False,
-            "hovertemplate": "%{x}: %{y}%<extra>" + VARIANT_TITLES[kind] + "</extra>",
+            "hovertemplate": _hover("%{x}: %{y}%", VARIANT_TITLES[kind]),
         }
         for kind in kinds
     ]
@@ -150,7 +161,7 @@ def arena(results: Results) -> dict:
                 "name": title,
                 "x": xs,
                 "y": [getattr(m.variants[k].arena, part) for m, k in pairs],
-                "hovertemplate": "%{y:,} bytes<extra>" + title + "</extra>",
+                "hovertemplate": _hover("%{y:,} bytes", title),
             }
         )
     machine = pairs[0][0].variants[pairs[0][1]].arena.machine
@@ -179,7 +190,7 @@ def confusion(model: ModelResult, kind: str, labels: list[str]) -> dict:
     top = max((c for r in counts for c in r), default=1)
     ticks = [t for t in (0, 1, 10, 100, 1000, 10000, 100000) if t <= max(top, 1)]
     text = [
-        [f"{c}<br>{p:g}%" if c else "" for c, p in zip(r, pr, strict=True)]
+        [Markup(f"{c}<br>{p:g}%") if c else "" for c, p in zip(r, pr, strict=True)]
         for r, pr in zip(counts, pc, strict=True)
     ]
     digits = list(labels)
@@ -204,8 +215,9 @@ def confusion(model: ModelResult, kind: str, labels: list[str]) -> dict:
                     "tickvals": [round(math.log10(t + 1), 4) for t in ticks],
                     "ticktext": [f"{t:,}" for t in ticks],
                 },
-                "hovertemplate": "true %{y}, predicted %{x}: %{customdata[0]} "
-                "(%{customdata[1]}% of true %{y})<extra></extra>",
+                "hovertemplate": _hover(
+                    "true %{y}, predicted %{x}: %{customdata[0]} (%{customdata[1]}% of true %{y})"
+                ),
             }
         ],
         f"Confusion matrix, {VARIANT_TITLES[kind]}",
@@ -256,9 +268,7 @@ def size_accuracy(results: Results) -> dict:
                 "text": [m.name for m in results.models],
                 "textposition": "top center",
                 "marker": {"size": 12},
-                "hovertemplate": "%{text}: %{x} KiB, %{y}%<extra>"
-                + VARIANT_TITLES[kind]
-                + "</extra>",
+                "hovertemplate": _hover("%{text}: %{x} KiB, %{y}%", VARIANT_TITLES[kind]),
             }
         )
     return _figure(
@@ -314,9 +324,9 @@ def budget(rows: list[dict], title: str, limit_label: str, provenance: list[str]
             "y": labels,
             "x": xs,
             "customdata": [[k, c] for k, c in zip(kib, custom, strict=True)],
-            "hovertemplate": "%{customdata[1]}: %{customdata[0]:,} KiB, %{x}% of "
+            "hovertemplate": Markup("%{customdata[1]}: %{customdata[0]:,} KiB, %{x}% of ")
             + limit_label
-            + "<extra></extra>",
+            + Markup("<extra></extra>"),
             "marker": {"color": "#c62828" if what == first else next(greys, "#bdbdbd")},
         }
         if what == first:
@@ -380,7 +390,7 @@ def timeline(ops: list[dict], title: str, provenance: list[str]) -> dict:
                 "marker": {
                     "color": ["#c62828" if o["live_bytes"] == peak else "#1e88e5" for o in ops]
                 },
-                "hovertemplate": "%{x}: %{y:,} bytes live<extra></extra>",
+                "hovertemplate": _hover("%{x}: %{y:,} bytes live"),
             }
         ],
         title,
@@ -404,7 +414,7 @@ def latency(rows: list[dict], provenance: list[str]) -> dict:
                     "array": [round((r["p90_us"] - r["median_us"]) / 1000, 3) for r in rows],
                     "arrayminus": [0 for _ in rows],
                 },
-                "hovertemplate": "%{x}: median %{y} ms<extra></extra>",
+                "hovertemplate": _hover("%{x}: median %{y} ms"),
             }
         ],
         "Latency per inference on the device (median, bar to p90)",
@@ -422,7 +432,7 @@ def device_ops(ops: list[dict], title: str, provenance: list[str]) -> dict:
                 "type": "bar",
                 "x": [f"{o['index']}: {o['op']}" for o in timed],
                 "y": [o["us"] for o in timed],
-                "hovertemplate": "%{x}: %{y} µs<extra></extra>",
+                "hovertemplate": _hover("%{x}: %{y} µs"),
             }
         ],
         title,
@@ -503,7 +513,7 @@ def feasibility_map(
                     "yanchor": "top",
                     "thickness": 14,
                 },
-                "hovertemplate": "%{y} · %{x}: %{customdata}<extra></extra>",
+                "hovertemplate": _hover("%{y} · %{x}: %{customdata}"),
             }
         ],
         "Feasibility map: SRAM needed as a share of each board's usable SRAM",
