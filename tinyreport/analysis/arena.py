@@ -196,7 +196,7 @@ def _tensor(model: Model, op: Operator, position: int):
     return model.tensors[op.inputs[position]]
 
 
-def _prepare_persistent(model: Model, op: Operator) -> list[tuple[int, str]]:
+def _prepare_persistent(model: Model, op: Operator, pointer_bytes: int) -> list[tuple[int, str]]:
     """What a reference kernel's Prepare() asks AllocatePersistentBuffer for (16-aligned), in
     order: per-channel quantization arrays, int16 softmax lookup tables, writable output dims."""
     channel_arrays = {"CONV_2D": (1, 0), "DEPTHWISE_CONV_2D": (1, 3), "TRANSPOSE_CONV": (1, 0)}
@@ -217,6 +217,18 @@ def _prepare_persistent(model: Model, op: Operator) -> list[tuple[int, str]]:
         if model.tensors[op.inputs[0]].dtype != "INT16":
             return []
         return [(2 * 513, "int16 exp lookup table"), (2 * 513, "int16 1/(1+x) lookup table")]
+    elif op.op == "LOG_SOFTMAX":
+        # log_softmax.cc: int8 only, LogSoftmaxOpData (five int32, two size_t).
+        if model.tensors[op.inputs[0]].dtype != "INT8":
+            return []
+        return [(align_up(20, pointer_bytes) + 2 * pointer_bytes, "log-softmax op data")]
+    elif op.op == "EMBEDDING_LOOKUP":
+        # embedding_lookup.cc: OpData {float, size_t}, then the writable output dims.
+        rank = len(model.tensors[op.outputs[0]].shape)
+        return [
+            (2 * pointer_bytes, "embedding lookup op data"),
+            (4 + 4 * rank, "writable output dims"),
+        ]
     elif op.op in _WRITABLE_DIMS:
         # kernel_util.cc CreateWritableTensorDimsWithCopy: a TfLiteIntArray for the output dims.
         rank = len(model.tensors[op.outputs[0]].shape)
@@ -393,14 +405,14 @@ def esp_nn_scratch(model: Model, op: Operator) -> list[tuple[int, str]]:
 # variables, control flow, batch matmul's transposed copies, op data allocated in Prepare).
 _PREPARE_UNMODELLED = frozenset(
     {
-        "ASSIGN_VARIABLE", "BATCH_MATMUL", "CALL_ONCE", "CUMSUM", "EMBEDDING_LOOKUP", "IF",
-        "LOG_SOFTMAX", "READ_VARIABLE", "VAR_HANDLE", "WHILE",
+        "ASSIGN_VARIABLE", "BATCH_MATMUL", "CALL_ONCE", "IF", "READ_VARIABLE", "VAR_HANDLE",
+        "WHILE",
     }
 )  # fmt: skip
 
 
 # The input whose type selects a kernel's code path, where it is not input 0.
-_DATA_INPUT = {"TRANSPOSE_CONV": 2}
+_DATA_INPUT = {"TRANSPOSE_CONV": 2, "EMBEDDING_LOOKUP": 1, "FILL": 1, "SELECT_V2": 1, "SPLIT": 1}
 
 
 def op_variant(model: Model, op: Operator) -> str:
@@ -420,8 +432,9 @@ def op_variant(model: Model, op: Operator) -> str:
 # Operator variants whose host allocations equal the tflite_micro wheel's on at least one model
 # where every operator is modelled: derived from the public models in tests/data/corpus/
 # (checked by tests/test_corpus.py, which recomputes this set) and from the test graphs of
-# tests/graphs.py (checked by tests/test_memory.py). A plan is exact only when all its
-# operators are here.
+# tests/graphs.py (checked by tests/test_memory.py), and the one-operator models of
+# tests/synthetic.py (tests/test_kernels.py). A plan is exact only when all its operators are
+# here.
 COVERED_CORPUS = frozenset(
     {
         "ADD float32",
@@ -532,7 +545,113 @@ COVERED_GRAPHS = frozenset(
         "TANH int8",
     }
 )
-COVERED = COVERED_CORPUS | COVERED_GRAPHS
+COVERED_KERNELS = frozenset(
+    {
+        "ABS float32",
+        "ABS int16",
+        "ABS int8",
+        "ADD float32",
+        "ADD int8",
+        "ADD_N float32",
+        "ARG_MAX float32",
+        "ARG_MIN int8",
+        "BATCH_TO_SPACE_ND float32",
+        "BROADCAST_TO float32",
+        "CAST float32",
+        "CAST int8",
+        "CEIL float32",
+        "COS float32",
+        "CUMSUM float32",
+        "DEQUANTIZE int16",
+        "DIV float32",
+        "DIV int8",
+        "ELU float32",
+        "ELU int8",
+        "EMBEDDING_LOOKUP float32",
+        "EQUAL float32",
+        "EQUAL int8",
+        "EXP float32",
+        "EXPAND_DIMS float32",
+        "FILL float32",
+        "FLOOR float32",
+        "FLOOR_DIV float32",
+        "FLOOR_MOD float32",
+        "GATHER float32",
+        "GATHER int8",
+        "GATHER_ND float32",
+        "GREATER float32",
+        "GREATER int8",
+        "GREATER_EQUAL float32",
+        "GREATER_EQUAL int8",
+        "HARD_SWISH float32",
+        "HARD_SWISH int8",
+        "L2_NORMALIZATION float32",
+        "L2_NORMALIZATION int8",
+        "LEAKY_RELU float32",
+        "LEAKY_RELU int8",
+        "LESS float32",
+        "LESS int8",
+        "LESS_EQUAL float32",
+        "LESS_EQUAL int8",
+        "LOG float32",
+        "LOGICAL_AND bool",
+        "LOGICAL_NOT bool",
+        "LOGICAL_OR bool",
+        "LOGISTIC float32",
+        "LOGISTIC int16",
+        "LOGISTIC int8",
+        "LOG_SOFTMAX float32",
+        "LOG_SOFTMAX int8",
+        "MAXIMUM float32",
+        "MAXIMUM int8",
+        "MINIMUM float32",
+        "MINIMUM int8",
+        "MIRROR_PAD float32",
+        "MUL float32",
+        "MUL int8",
+        "NEG float32",
+        "NOT_EQUAL float32",
+        "NOT_EQUAL int8",
+        "PAD float32",
+        "PRELU float32",
+        "PRELU int8",
+        "QUANTIZE float32",
+        "REDUCE_MIN int8",
+        "RELU float32",
+        "RELU int16",
+        "RELU int8",
+        "RELU6 float32",
+        "RELU6 int8",
+        "RESIZE_BILINEAR float32",
+        "RESIZE_NEAREST_NEIGHBOR float32",
+        "REVERSE_V2 float32",
+        "ROUND float32",
+        "RSQRT float32",
+        "RSQRT int8",
+        "SELECT_V2 float32",
+        "SIN float32",
+        "SLICE float32",
+        "SOFTMAX float32",
+        "SOFTMAX int16",
+        "SPACE_TO_BATCH_ND float32",
+        "SPLIT float32",
+        "SQRT float32",
+        "SQUARE float32",
+        "SQUARED_DIFFERENCE float32",
+        "SQUARED_DIFFERENCE int8",
+        "SQUEEZE float32",
+        "SUB float32",
+        "SUB int8",
+        "SUM float32",
+        "TANH float32",
+        "TANH int16",
+        "TANH int8",
+        "TRANSPOSE float32",
+        "UNPACK float32",
+        "ZEROS_LIKE float32",
+    }
+)
+COVERED = COVERED_CORPUS | COVERED_GRAPHS | COVERED_KERNELS
 
 
 def unverified_ops(model: Model) -> tuple[str, ...]:
@@ -550,8 +669,8 @@ def unmodelled_ops(model: Model, profile: Profile) -> tuple[str, ...]:
             missing.add(op.op)  # the float and int32 FFT states have other sizes
         elif op.op not in profile.op_data and op.op not in NO_OP_DATA:
             missing.add(op.op)
-        elif op.op == "ADD_N" and model.tensors[op.outputs[0]].dtype != "FLOAT32":
-            missing.add(op.op)  # add_n.cc allocates op data in Prepare for int8
+        elif op.op in ("ADD_N", "CUMSUM") and model.tensors[op.outputs[0]].dtype != "FLOAT32":
+            missing.add(op.op)  # add_n.cc and cumsum.cc allocate op data in Prepare for int8
     return tuple(sorted(missing))
 
 
@@ -863,7 +982,7 @@ def _tail(model: Model, profile: Profile, n_scratch: int) -> tuple[TailItem, ...
                 add(n, ALIGNMENT, what, op.index)
     # MicroInterpreterGraph::PrepareSubgraphs: what each kernel's Prepare() keeps.
     for op in model.operators:
-        for n, what in _prepare_persistent(model, op):
+        for n, what in _prepare_persistent(model, op, profile.pointer_bytes):
             add(n, ALIGNMENT, what, op.index)
     if n_scratch:
         size, align = profile.scratch_handle
