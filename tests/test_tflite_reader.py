@@ -305,3 +305,25 @@ def test_dynamic_batch_alone_is_accepted():
     """Keras writes batch -1 in every shape signature; TFLM runs batch 1, so that is fine."""
     model = read_model(built()["mnist_mlp_float"])
     assert model.tensors[model.inputs[0]].shape_signature[0] == -1
+
+
+def test_models_read_in_threads_on_first_use_are_not_called_corrupt():
+    """The schema module is loaded once, under a lock: threads that read models at the same
+    time in a fresh process all get the model (a half-loaded module made valid files look
+    corrupt)."""
+    import subprocess
+    import sys
+
+    corpus = Path(__file__).parent / "data" / "corpus"
+    code = (
+        "import sys\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from tinyreport.analysis.tflite_reader import read_model\n"
+        "with ThreadPoolExecutor(8) as ex:\n"
+        "    models = list(ex.map(read_model, sys.argv[1:]))\n"
+        "print(sum(len(m.operators) for m in models))\n"
+    )
+    paths = [str(p) for p in sorted(corpus.glob("cfu__hps_model_*.tflite"))] * 3
+    proc = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert int(proc.stdout) == 3 * (74 + 74 + 89)

@@ -12,6 +12,7 @@ import math
 import os
 import struct
 import sys
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -260,24 +261,31 @@ class Model:
         )
 
 
+_SCHEMA_LOCK = threading.Lock()
+
+
 @cache
 def schema() -> ModuleType:
-    """Load tflite-micro's generated schema module without importing the tflite_micro package."""
+    """Load tflite-micro's generated schema module without importing the tflite_micro package.
+
+    Under a lock, and published in sys.modules only once it is fully executed: a thread that
+    got a half-loaded module would see every model as corrupt."""
     name = "tinyreport._tflite_schema"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec("tflite_micro")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelFileError(
-            "The tflite-micro package is not installed; run `pip install tflite-micro`."
-        )
-    base = Path(next(iter(spec.submodule_search_locations)))
-    module_path = base / "tensorflow" / "lite" / "micro" / "python" / "schema_py_generated.py"
-    module_spec = importlib.util.spec_from_file_location(name, module_path)
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module
-    module_spec.loader.exec_module(module)
-    return module
+    with _SCHEMA_LOCK:
+        if name in sys.modules:
+            return sys.modules[name]
+        spec = importlib.util.find_spec("tflite_micro")
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelFileError(
+                "The tflite-micro package is not installed; run `pip install tflite-micro`."
+            )
+        base = Path(next(iter(spec.submodule_search_locations)))
+        module_path = base / "tensorflow" / "lite" / "micro" / "python" / "schema_py_generated.py"
+        module_spec = importlib.util.spec_from_file_location(name, module_path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        sys.modules[name] = module
+        return module
 
 
 @cache
