@@ -52,6 +52,7 @@ def make_project(root: Path, config: str) -> Path:
     """Copy mkdocs.yml and the hand-written docs into `root`, write the config; return root."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(ROOT / "hooks", root / "hooks", dirs_exist_ok=True)  # mkdocs.yml's hooks
     for rel in HAND_WRITTEN_DOCS:
         src = ROOT / "docs" / rel
         if src.is_dir():

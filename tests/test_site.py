@@ -622,7 +622,7 @@ def test_lab_page_hides_its_setup_code_links_its_notebook_and_drops_jupyterlab_c
     root = Path(__file__).parents[1]
     config = yaml_load((root / "mkdocs.yml").read_text(encoding="utf-8"))
     jupyter = next(p["mkdocs-jupyter"] for p in config["plugins"] if isinstance(p, dict))
-    assert "tinyreport/site/notebook_css.py" in config["hooks"]
+    assert "hooks/notebook_css.py" in config["hooks"]
     notebook = root / "docs/labs/lab05-feasibility.ipynb"
     page = nb2html(
         str(notebook),
