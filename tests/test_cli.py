@@ -49,7 +49,7 @@ def test_wrong_dataset_checksum_leaves_earlier_results_intact(tmp_path):
     )
     results = tmp_path / "docs" / "data" / "results.json"
     results.parent.mkdir(parents=True)
-    results.write_text('{"format": 1}\n')
+    results.write_text('{"format": 1, "tinyreport_version": "0.1.0"}\n')
     cfg = tmp_path / "tinyreport.toml"
     cfg.write_text(
         '[dataset]\nsource = "npz"\npath = "d.npz"\nsha256 = "' + "ab" * 32 + '"\n'
@@ -60,7 +60,7 @@ def test_wrong_dataset_checksum_leaves_earlier_results_intact(tmp_path):
     assert "tinyreport: error: dataset file" in proc.stderr
     assert "expected abababababab" in proc.stderr
     assert "Traceback" not in proc.stderr
-    assert results.read_text() == '{"format": 1}\n'
+    assert results.read_text() == '{"format": 1, "tinyreport_version": "0.1.0"}\n'
 
 
 def test_usage_error_and_version():

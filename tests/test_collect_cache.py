@@ -52,7 +52,7 @@ def test_damaged_training_json_through_the_cli_leaves_the_results_alone(tmp_path
     cfg, p = _cached_training(tmp_path, b"{}\n")
     results = tmp_path / "docs" / "data" / "results.json"
     results.parent.mkdir(parents=True)
-    results.write_text('{"format": 1}\n')
+    results.write_text('{"format": 1, "tinyreport_version": "0.1.0"}\n')
     proc = subprocess.run(
         [sys.executable, "-m", "tinyreport", "collect", "--config", str(cfg), "-q"],
         capture_output=True,
@@ -65,5 +65,5 @@ def test_damaged_training_json_through_the_cli_leaves_the_results_alone(tmp_path
         f"tinyreport: error: {training_json} is damaged: "
         'it should hold {"final_loss": <number>}; delete it to retrain\n',
     )
-    assert results.read_text() == '{"format": 1}\n'
+    assert results.read_text() == '{"format": 1, "tinyreport_version": "0.1.0"}\n'
     assert training_json.read_bytes() == b"{}\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 # Format history (bump on any incompatible change, and say what changed):
@@ -253,6 +254,24 @@ class Results:
         data["dataset"] = _build(DatasetInfo, data["dataset"])
         data["models"] = [ModelResult.from_dict(m) for m in data["models"]]
         return _build(cls, data)
+
+
+def is_results_file(path: Path) -> bool:
+    """True when `path` is absent or holds a results file that tinyreport wrote.
+
+    Cheap on a file of any size: `dumps` sorts the keys, so a results file opens with `{`
+    and names its format at the start or its `tinyreport_version` at the end.
+    """
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+            f.seek(max(0, f.seek(0, 2) - 4096))
+            tail = f.read()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return head.lstrip().startswith(b"{") and b'"tinyreport_version": ' in head + tail
 
 
 def dumps(data: dict[str, Any]) -> str:

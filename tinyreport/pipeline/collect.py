@@ -24,6 +24,7 @@ from tinyreport.results import (
     Training,
     Variant,
     dumps,
+    is_results_file,
 )
 
 FILES = {
@@ -543,30 +544,56 @@ def _dataset_info(config: Config, source: DataSource, data: Dataset | None) -> D
     return info
 
 
-def check_outputs(config: Config) -> None:
-    """Refuse output paths that cannot be written, all of them at once, before any long work."""
-    from tinyreport.site.render import PLOTLY_ASSET
+def check_outputs(
+    config: Config,
+    results_path: Path | None = None,
+    pages: bool = True,
+    models: list[str] | None = None,
+) -> None:
+    """Refuse outputs that cannot be written, or that would replace a file tinyreport did not
+    write (a page without the generated mark, a results file that is not one), all of them at
+    once, before any long work."""
+    from tinyreport.site import render as site
 
     root = config.root.resolve()
     out = config.output
     docs_dir = config.path(out.docs_dir)
+    pages_dir = config.path(out.pages_dir)
+    results_file = results_path or config.path(out.results)
     checks = [
         ("artifacts_dir", config.path(out.artifacts_dir), True),
         ("docs_dir", docs_dir, True),
-        ("docs_dir", docs_dir / PLOTLY_ASSET, False),
-        ("results", config.path(out.results), False),
-        ("pages_dir", config.path(out.pages_dir), True),
+        ("docs_dir", docs_dir / site.PLOTLY_ASSET, False),
+        ("results", results_file, False),
+        ("pages_dir", pages_dir, True),
     ]
+    if not pages:
+        checks = [c for c in checks if c[0] != "pages_dir"]
     problems: dict[str, str] = {}
     for key, path, folder in checks:
         if key not in problems:
             problem = output_problem(path, folder, name=lambda p: _rel(p, root))
             if problem is not None:
                 problems[key] = problem
-    from tinyreport.site.render import asset_is_ours, own_asset_files
-
-    if "docs_dir" not in problems:
-        theirs = [path for path in own_asset_files(docs_dir) if not asset_is_ours(path)]
+    pages_out = [pages_dir / n for n in site.page_names(models or config.models)] if pages else []
+    assets = list(site.asset_files(docs_dir)) if pages else []
+    if "results" not in problems:
+        if results_file in pages_out or results_file in assets:
+            problems["results"] = f"{_rel(results_file, root)} is also a page or an asset"
+        elif not is_results_file(results_file):
+            problems["results"] = (
+                f"{_rel(results_file, root)} exists and is not a tinyreport results file; "
+                "writing the results there would replace it"
+            )
+    if pages and "pages_dir" not in problems:
+        theirs = [path for path in pages_out if not site.page_is_ours(path)]
+        if theirs:
+            problems["pages_dir"] = (
+                f"{_rel(theirs[0], root)} was not written by tinyreport (it lacks the generated "
+                "mark); writing the pages there would replace it"
+            )
+    if pages and "docs_dir" not in problems:
+        theirs = [path for path in assets if not site.asset_is_ours(path)]
         if theirs:
             problems["docs_dir"] = (
                 f"{_rel(theirs[0], root)} was not written by tinyreport (it lacks the generated "
@@ -647,7 +674,7 @@ def collect(
             f"--only names {', '.join(unknown)}, which tinyreport.toml does not define "
             f"(its models: {', '.join(config.models)})"
         )
-    check_outputs(config)
+    check_outputs(config, results_path, pages, only)
     source = resolve_source(config.dataset, config.root)
     plans = [p for p in plan(config, source) if not only or p.name in only]
     cached = {p.name: _load_cached(p) for p in plans}
@@ -677,6 +704,10 @@ def write_results(
 
     root = config.root.resolve()
     results_path = results_path or config.path(config.output.results)
+    if not is_results_file(results_path):  # checked at the start too; it may have appeared since
+        raise OutputError(
+            f"{_rel(results_path, root)} is not a tinyreport results file; nothing was changed"
+        )
     files: dict[Path, str | bytes] = {results_path: dumps(results.to_dict())}
     page_texts: dict[Path, str] = {}
     stale: list[Path] = []
@@ -696,6 +727,7 @@ def merge(config: Config, parts: list[Path]) -> str:
     pages; refuse parts that disagree on the board, the data or the format."""
     if not parts:
         raise ConfigError("merge needs at least one results file")
+    check_outputs(config)
     loaded: list[tuple[Path, Results]] = []
     for path in parts:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from markupsafe import Markup
 
 from tinyreport.analysis.budget import EXCEEDED_ABOVE_PC, TIGHT_ABOVE_PC
 from tinyreport.analysis.latency import PREDICTED
+from tinyreport.errors import OutputError
 from tinyreport.fsutil import publish
 from tinyreport.results import (
     COMPUTED,
@@ -983,6 +985,27 @@ def page_data(results: Results) -> dict[str, Any]:
     }
 
 
+#: The pages every results file gives, besides one card per model (`models/NAME.md`).
+PAGES = ("index.md", "compare/variants.md", "compare/feasibility.md", "config.md")
+
+
+def page_names(model_names: Iterable[str]) -> list[str]:
+    """The pages `render()` writes for these models, relative to the pages folder."""
+    return [*PAGES, *(f"models/{name}.md" for name in model_names)]
+
+
+def page_is_ours(path: Path) -> bool:
+    """True when `path` is absent or a page tinyreport wrote (its generated mark)."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            head = [f.readline().rstrip("\n") for _ in range(3)]
+    except FileNotFoundError:
+        return True
+    except (OSError, UnicodeDecodeError):
+        return False
+    return GENERATED_MARK in head
+
+
 def render(results: Results) -> dict[str, str]:
     """Render every generated page from the results; deterministic."""
     env = environment()
@@ -1036,15 +1059,23 @@ def own_asset_files(docs_dir: Path) -> dict[Path, bytes]:
     }
 
 
+# How the vendored files begin, in every version tinyreport has written (the full plotly.js
+# of the plotly package before the cartesian bundle).
+_VENDOR_HEADS = {".js": b"/**\n* plotly.js ", ".txt": b"MIT License\n\nCopyright (c) "}
+
+
 def asset_is_ours(path: Path) -> bool:
     """True when a file in the assets folder is absent or was written by tinyreport."""
     try:
         with path.open("rb") as f:
-            return ASSET_MARK.encode() in f.read(200)
+            head = f.read(200)
     except FileNotFoundError:
         return True
     except OSError:
         return False
+    if path.parent.name == "vendor":
+        return head.startswith(_VENDOR_HEADS.get(path.suffix, b"\0"))
+    return ASSET_MARK.encode() in head
 
 
 #: plotly.js's cartesian bundle (bar, scatter, heatmap and more; 1.5 MB instead of the full
@@ -1079,6 +1110,12 @@ def write_assets(docs_dir: Path) -> None:
 def page_files(results: Results, pages_dir: Path) -> tuple[dict[Path, str], list[Path]]:
     """Return the rendered pages by path, and the generated pages no longer produced."""
     pages = {pages_dir / rel: text for rel, text in render(results).items()}
+    theirs = [path for path in pages if not page_is_ours(path)]
+    if theirs:
+        raise OutputError(
+            f"{theirs[0]} was not written by tinyreport (it lacks the generated mark); "
+            "nothing was changed: move it, or point [output] pages_dir at another folder"
+        )
     stale = []
     if pages_dir.is_dir():
         for old in sorted(pages_dir.rglob("*.md")):
