@@ -158,6 +158,7 @@ def kernel_cases() -> dict[str, tuple[str, list[T], list[T]]]:
     for op in ["LOGICAL_AND", "LOGICAL_OR"]:
         specs[f"{op} bool"] = (op, [T("BOOL", (1, 8)), T("BOOL", (1, 8))], [T("BOOL", (1, 8))])
     specs["LOGICAL_NOT bool"] = ("LOGICAL_NOT", [T("BOOL", (1, 8))], [T("BOOL", (1, 8))])
+    specs["BATCH_MATMUL float32"] = ("BATCH_MATMUL", [F(1, 2, 3), F(1, 3, 4)], [F(1, 2, 4)])
     specs["ADD_N float32"] = ("ADD_N", [F(1, 8), F(1, 8), F(1, 8)], [F(1, 8)])
     specs["CAST float32"] = ("CAST", [F(1, 8)], [T("INT32", (1, 8))])
     specs["CAST int8"] = ("CAST", [I8(1, 8)], [T("FLOAT32", (1, 8))])

@@ -229,6 +229,25 @@ def _prepare_persistent(model: Model, op: Operator, pointer_bytes: int) -> list[
             (2 * pointer_bytes, "embedding lookup op data"),
             (4 + 4 * rank, "writable output dims"),
         ]
+    elif op.op == "BATCH_MATMUL":
+        # batch_matmul.cc InitializeTemporaries: a transposed copy of the left operand when
+        # adj_x, of the right one unless adj_y (an eval tensor, its dims, its data); then
+        # ReshapeOutputTensor's writable output dims. (int8/int16 also allocate quantization
+        # data: not modelled.)
+        copies = []
+        for position, transposed in (
+            (0, op.options.get("adj_x", False)),
+            (1, not op.options.get("adj_y", False)),
+        ):
+            if transposed:
+                t = model.tensors[op.inputs[position]]
+                copies += [
+                    (3 * pointer_bytes, "transposed operand eval tensor"),
+                    (4 + 4 * len(t.shape), "transposed operand dims"),
+                    (t.n_bytes, "transposed operand data"),
+                ]
+        rank = len(model.tensors[op.outputs[0]].shape)
+        return copies + [(4 + 4 * rank, "writable output dims")]
     elif op.op in _WRITABLE_DIMS:
         # kernel_util.cc CreateWritableTensorDimsWithCopy: a TfLiteIntArray for the output dims.
         rank = len(model.tensors[op.outputs[0]].shape)
@@ -405,8 +424,7 @@ def esp_nn_scratch(model: Model, op: Operator) -> list[tuple[int, str]]:
 # variables, control flow, batch matmul's transposed copies, op data allocated in Prepare).
 _PREPARE_UNMODELLED = frozenset(
     {
-        "ASSIGN_VARIABLE", "BATCH_MATMUL", "CALL_ONCE", "IF", "READ_VARIABLE", "VAR_HANDLE",
-        "WHILE",
+        "ASSIGN_VARIABLE", "CALL_ONCE", "IF", "READ_VARIABLE", "VAR_HANDLE", "WHILE",
     }
 )  # fmt: skip
 
@@ -555,6 +573,7 @@ COVERED_KERNELS = frozenset(
         "ADD_N float32",
         "ARG_MAX float32",
         "ARG_MIN int8",
+        "BATCH_MATMUL float32",
         "BATCH_TO_SPACE_ND float32",
         "BROADCAST_TO float32",
         "CAST float32",
@@ -669,8 +688,11 @@ def unmodelled_ops(model: Model, profile: Profile) -> tuple[str, ...]:
             missing.add(op.op)  # the float and int32 FFT states have other sizes
         elif op.op not in profile.op_data and op.op not in NO_OP_DATA:
             missing.add(op.op)
-        elif op.op in ("ADD_N", "CUMSUM") and model.tensors[op.outputs[0]].dtype != "FLOAT32":
-            missing.add(op.op)  # add_n.cc and cumsum.cc allocate op data in Prepare for int8
+        elif (
+            op.op in ("ADD_N", "CUMSUM", "BATCH_MATMUL")
+            and model.tensors[op.outputs[0]].dtype != "FLOAT32"
+        ):
+            missing.add(op.op)  # their int8/int16 Prepare allocates op data not modelled
     return tuple(sorted(missing))
 
 

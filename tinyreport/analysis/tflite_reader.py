@@ -111,7 +111,7 @@ _REQUIRED_OPERANDS = {
     "CONV_2D": (2, 1), "DEPTHWISE_CONV_2D": (2, 1), "TRANSPOSE_CONV": (3, 1),
     "FULLY_CONNECTED": (2, 1), "ADD": (2, 1), "SUB": (2, 1), "MUL": (2, 1),
     "MEAN": (2, 1), "SUM": (2, 1), "REDUCE_MAX": (2, 1), "REDUCE_MIN": (2, 1),
-    "SVDF": (2, 1), "UNIDIRECTIONAL_SEQUENCE_LSTM": (1, 1),
+    "SVDF": (2, 1), "UNIDIRECTIONAL_SEQUENCE_LSTM": (1, 1), "BATCH_MATMUL": (2, 1),
 }  # fmt: skip
 
 # Ranks those formulas index, as TFLM's kernels check them:
@@ -405,6 +405,7 @@ _OPTIONS_TABLE = {
     "FULLY_CONNECTED": "FullyConnectedOptions",
     "SVDF": "SVDFOptions",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
+    "BATCH_MATMUL": "BatchMatMulOptions",
 }
 
 
@@ -537,6 +538,8 @@ def _read_options(s: ModuleType, o, op_name: str) -> dict:
         return {"rank": opt.Rank()}
     if kind == "UnidirectionalSequenceLSTMOptions":
         return {"time_major": bool(opt.TimeMajor())}
+    if kind == "BatchMatMulOptions":
+        return {"adj_x": bool(opt.AdjX()), "adj_y": bool(opt.AdjY())}
     return {
         "padding": opt.Padding(),
         "stride": (opt.StrideH(), opt.StrideW()),
