@@ -160,3 +160,26 @@ def test_recommendation_takes_the_faster_of_two_equally_accurate_models(fixture_
     rec = recommendation(results)
     assert rec["model"] == faster.name
     assert rec["by_speed"] == (faster is other)
+
+
+def test_model_card_shows_the_error_against_a_measured_device_median(fixture_results):
+    """With a device log's latency for the int8 variant, the card puts the error beside it."""
+    from dataclasses import replace
+
+    from tinyreport.site.render import render
+
+    mlp = fixture_results.model("mlp")
+    predicted = mlp.variants["tflite_int8"].analysis["latency"]["predicted_us"]
+    run = {
+        "variant": "tflite_int8",
+        "provenance": "measured-device",
+        "latency": {"n": 50, "median_us": 800.0, "mean_us": 801.0, "p90_us": 820.0},
+        "source": {"path": "benchmarks/logs/run.log"},
+    }
+    results = replace(
+        fixture_results,
+        models=[replace(m, device=[run]) if m is mlp else m for m in fixture_results.models],
+    )
+    card = render(results)["models/mlp.md"]
+    error = 100.0 * (predicted - 800.0) / 800.0
+    assert f"{error:+.1f} % vs measured 0.80 ms" in card

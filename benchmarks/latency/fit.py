@@ -19,12 +19,22 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyreport.analysis.latency import UNITS, OpWork, op_cycles, predict_works, work
+from tinyreport.analysis.latency import UNITS, OpWork, op_cycles, op_work, predict_works, work
+from tinyreport.analysis.tflite_reader import read_model
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 POINTS = HERE / "points.toml"
 GRAPHS = HERE / "graphs.json"
+CORPUS = ROOT / "tests" / "data" / "corpus"
+# The MLPerf Tiny reference models (mlcommons/tiny, in the test corpus): predicted on both
+# libraries, for whoever finds or makes ESP32 timings of them to check against.
+MLPERF = {
+    "visual wake words (vww_96_int8)": "tiny__vww_96_int8.tflite",
+    "keyword spotting DS-CNN (kws_ref_model)": "tiny__kws_ref_model.tflite",
+    "image classification ResNet-8 (pretrainedResnet_quant)": "tiny__pretrainedResnet_quant.tflite",
+    "anomaly detection FC autoencoder (ad01_int8)": "tiny__ad01_int8.tflite",
+}
 COEFFICIENTS = ROOT / "tinyreport" / "analysis" / "latency_coefficients.json"
 REPORT = HERE / "report.json"
 PAGE = ROOT / "docs" / "latency.md"
@@ -241,6 +251,18 @@ def run() -> dict:
         "units": UNITS,
         "libraries": libraries,
     }
+    mlperf = []
+    for name, file in MLPERF.items():
+        path = CORPUS / file
+        if not path.exists():
+            continue
+        model = read_model(path)
+        works = [op_work(model, op) for op in model.operators]
+        row = {"name": name, "file": f"tests/data/corpus/{file}", "n_macs": model.n_macs}
+        for lib_id, lib in libraries.items():
+            p = predict_works(works, lib, per_op, CLOCK_MHZ)
+            row[lib_id] = {k: p[k] for k in ("predicted_us", "low_us", "high_us", "unmodelled_ops")}
+        mlperf.append(row)
     summary = _summaries(loo, drift, models)
     report = {
         "version": MODEL_VERSION,
@@ -249,6 +271,7 @@ def run() -> dict:
         "drift": drift,
         "models": models,
         "summary": summary,
+        "mlperf": mlperf,
         "sources": data["sources"],
         "n_points": {"kernel": len(kernels), "model": len(data["model"])},
     }

@@ -168,6 +168,25 @@ def render(report: dict, coefficients: dict) -> str:
         ]
     out += [
         "",
+        "## The MLPerf Tiny reference models, predicted at 240 MHz",
+        "",
+        "From the files in the test corpus (mlcommons/tiny, Apache-2.0). No public ESP32 timing "
+        "of these was found: these are predictions waiting for a measurement.",
+        "",
+        "| model | MACs | ESP32-S3 (ESP-NN SIMD), range | ESP32 (generic ESP-NN), range |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in report.get("mlperf", []):
+        cells = []
+        for lib in ("esp-nn-esp32s3", "esp-nn-esp32"):
+            p = r[lib]
+            cells.append(
+                f"{p['predicted_us'] / 1e3:,.1f} ms ({p['low_us'] / 1e3:,.1f}–"
+                f"{p['high_us'] / 1e3:,.1f})"
+            )
+        out.append(f"| {_cell(r['name'])} | {r['n_macs']:,} | {cells[0]} | {cells[1]} |")
+    out += [
+        "",
         "## Recorded but not used",
         "",
         "| timing | chip | measured | why not | source |",
