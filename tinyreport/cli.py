@@ -165,14 +165,17 @@ ANALYZE_HELP = """Compute a model's tensor arena and its SRAM/flash budget on a 
 With --board all (or --all-boards), show every board at once, smallest usable SRAM first, and
 name the smallest board the model fits.
 
-\b
 Exit codes, so that a CI job can fail a pull request that breaks the budget:
-  0  the model fits (no SRAM or flash verdict is EXCEEDED; with --board all: it fits at
-     least one board)
-  1  the model file cannot be used (unreadable, not TFLite, refused)
-  2  usage or configuration error (e.g. an unknown board)
-  3  the model does not fit the board (with --fail-on tight, a TIGHT verdict too; with
-     --board all: it fits no board)
+
+0: the model fits (no SRAM or flash verdict is EXCEEDED; with --board all: it fits at least
+one board).
+
+1: the model file cannot be used (unreadable, not TFLite, refused).
+
+2: usage or configuration error (e.g. an unknown board).
+
+3: the model does not fit the board (with --fail-on tight, a TIGHT verdict too; with --board
+all: it fits no board).
 """
 
 
