@@ -508,10 +508,10 @@ def feasibility_map(
                         f"TIGHT: above {tight}, up to {exceeded}",
                         f"EXCEEDED: above {exceeded}",
                     ],
-                    "orientation": "h",
-                    "y": -0.02,
+                    # Beside the rows, at the top: a tall map keeps its legend in view.
+                    "len": min(1.0, 420 / (160 + 26 * max(len(boards), 4))),
+                    "y": 1.0,
                     "yanchor": "top",
-                    "thickness": 14,
                 },
                 "hovertemplate": _hover("%{y} · %{x}: %{customdata}"),
             }
