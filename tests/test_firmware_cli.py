@@ -232,7 +232,7 @@ def test_a_write_that_fails_late_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(firmware, "gather", lambda *args: [])
     monkeypatch.setattr(firmware, "render", lambda models: {"sources.cmake": "x\n"})
 
-    def denied(files, out):
+    def denied(files, out, also=None):
         raise PermissionError(13, "Permission denied", str(out / "sources.cmake"))
 
     monkeypatch.setattr(firmware, "write", denied)
@@ -240,3 +240,67 @@ def test_a_write_that_fails_late_is_one_clear_error(tmp_path, monkeypatch):
     assert _generate(root, out) == (
         f"Cannot write {out / 'sources.cmake'} (permission denied); pick another --out."
     )
+
+
+# --- files tinyreport did not write; a write that fails half-way --------------------------------
+
+
+def test_an_out_holding_a_hand_written_file_is_refused_before_the_long_work(tmp_path, monkeypatch):
+    root = _project(tmp_path, _results(tmp=tmp_path))
+    out = root / "src"
+    out.mkdir()
+    (out / "models.h").write_text("// my own models.h\n")
+
+    def long_work(*args):
+        raise AssertionError("the test images were loaded before the check")
+
+    monkeypatch.setattr(firmware, "first_test_images", long_work)
+    assert _generate(root, out) == (
+        f"{out / 'models.h'} was not written by `tinyreport firmware` (its first line is not the "
+        "generated mark); move it, or pick another --out."
+    )
+    assert (out / "models.h").read_text() == "// my own models.h\n"
+    assert sorted(p.name for p in out.iterdir()) == ["models.h"]
+
+
+def _generated(text: str) -> dict[str, str]:
+    names = ["models.h", "models.cc", "resolvers.h", "model_a_int8.cc"]
+    return {name: f"{firmware.MARKER}\n// {name} {text}\n" for name in names}
+
+
+def test_the_files_are_written_as_a_set_a_full_disk_changes_nothing(tmp_path, monkeypatch):
+    from tinyreport import fsutil
+    from tinyreport.errors import OutputError
+
+    out = tmp_path / "generated"
+    firmware.write(_generated("old"), out)
+    before = {p.name: p.read_text() for p in out.iterdir()}
+    stage, calls = fsutil._stage, []
+
+    def disk_full(path, raw):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device", str(path))
+        return stage(path, raw)
+
+    monkeypatch.setattr(fsutil, "_stage", disk_full)
+    with pytest.raises(OutputError) as err:
+        firmware.write(_generated("new"), out)
+    assert str(err.value) == (
+        f"cannot write {calls[2]} (no space left on the device); nothing was changed"
+    )
+    assert {p.name: p.read_text() for p in out.iterdir()} == before  # no mix, no temporary file
+
+
+def test_write_replaces_only_its_own_files(tmp_path):
+    out = tmp_path / "generated"
+    firmware.write(_generated("old"), out)
+    (out / "resolvers.h").write_text("// mine now\n")
+    (out / "notes.txt").write_text("mine\n")
+    with pytest.raises(firmware.FirmwareError, match="resolvers.h was not written by"):
+        firmware.write(_generated("new"), out)
+    assert (out / "models.h").read_text().endswith("old\n")
+    (out / "resolvers.h").unlink()
+    changed = firmware.write({"models.h": _generated("new")["models.h"]}, out)
+    assert changed == ["models.h", "model_a_int8.cc", "models.cc"]  # stale generated ones go
+    assert sorted(p.name for p in out.iterdir()) == ["models.h", "notes.txt"]

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyreport.errors import DataError, ModelFileError, TinyReportError
-from tinyreport.fsutil import write_atomic, write_if_changed
+from tinyreport.fsutil import write_if_changed
 
 #: Variants the firmware runs, in this order within each model.
 VARIANTS = ("tflite_int8", "tflite_float")
@@ -646,36 +646,84 @@ def render(models: list[FirmwareModel]) -> dict[str, str]:
 # Writing.
 
 
-def write(files: dict[str, str], out: Path) -> list[str]:
-    """Write the generated files atomically, drop stale generated ones; return what changed."""
-    changed = []
-    for name in sorted(files):
-        path = out / name
-        try:
-            same = path.read_text(encoding="utf-8") == files[name]
-        except (FileNotFoundError, UnicodeDecodeError):
-            same = False
-        if not same:
-            write_atomic(path, files[name])
-            changed.append(name)
+COMMON_FILES = ("models.h", "models.cc", "resolvers.h", "sources.cmake")
+
+
+def file_names(results: dict) -> list[str]:
+    """The files `render()` writes for the TFLite models of a results file."""
+    return [
+        *COMMON_FILES,
+        *(
+            f"model_{_c_name(entry['name'], variant)}.cc"
+            for entry in results["models"]
+            for variant in VARIANTS
+            if variant in entry["variants"]
+        ),
+    ]
+
+
+def is_ours(path: Path) -> bool:
+    """True when `path` is absent or a file `tinyreport firmware` wrote (its first line)."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            first = f.readline().rstrip("\n")
+    except FileNotFoundError:
+        return True
+    except (OSError, UnicodeDecodeError):
+        return False
+    return first in (MARKER, MARKER.replace("//", "#", 1))
+
+
+def _not_ours(path: Path) -> FirmwareError:
+    return FirmwareError(
+        f"{path} was not written by `tinyreport firmware` (its first line is not the generated "
+        "mark); move it, or pick another --out."
+    )
+
+
+def write(files: dict[str, str], out: Path, also: dict[Path, str] | None = None) -> list[str]:
+    """Write the generated files as one set (with `also`, other files to replace with them),
+    drop stale generated ones; return the names of what changed.
+
+    Nothing is written unless every file can be: a full disk or Ctrl-C leaves the folder as it
+    was. A file in the way that tinyreport did not write is never replaced.
+    """
+    from tinyreport.fsutil import publish
+
+    theirs = [out / name for name in sorted(files) if not is_ours(out / name)]
+    if theirs:
+        raise _not_ours(theirs[0])
+    stale = []
     if out.is_dir():
-        for path in sorted(out.iterdir()):
-            if path.name in files or not path.is_file():
-                continue
-            try:
-                first = path.read_text(encoding="utf-8").split("\n", 1)[0]
-            except (OSError, UnicodeDecodeError):
-                continue
-            if first in (MARKER, MARKER.replace("//", "#", 1)):
-                path.unlink()
-                changed.append(path.name)
-    return changed
+        stale = [
+            path
+            for path in sorted(out.iterdir())
+            if path.name not in files and path.is_file() and not path.is_symlink()
+            if is_ours(path)
+        ]
+    wanted: dict[Path, str] = {out / name: files[name] for name in sorted(files)}
+    wanted.update(also or {})
+    changed = publish(wanted, stale)
+    return [path.name if path.parent == out else str(path) for path in changed]
 
 
 def cmake_stamp(sources_cmake: str) -> str:
     """Return the CMakeLists.txt line that names a sources.cmake with this text."""
     digest = hashlib.sha256(sources_cmake.encode("utf-8")).hexdigest()[:16]
     return f"# generated/sources.cmake sha256: {digest}"
+
+
+def stamped_cmakelists(path: Path, sources_cmake: str) -> str | None:
+    """The text of the CMakeLists.txt at `path` with its stamp line set for `sources_cmake`;
+    None when it does not exist or has no stamp line (see stamp_cmakelists)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
+        return None
+    if CMAKE_STAMP.search(text) is None:
+        return None
+    line = cmake_stamp(sources_cmake)
+    return CMAKE_STAMP.sub(lambda _: line, text, count=1)
 
 
 def stamp_cmakelists(path: Path, sources_cmake: str) -> bool | None:
@@ -688,14 +736,8 @@ def stamp_cmakelists(path: Path, sources_cmake: str) -> bool | None:
     modification time, also reaches a checkout that pulls new generated sources. Return whether
     the file changed; None when it does not exist or has no stamp line.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
-        return None
-    if CMAKE_STAMP.search(text) is None:
-        return None
-    line = cmake_stamp(sources_cmake)
-    return write_if_changed(path, CMAKE_STAMP.sub(lambda _: line, text, count=1))
+    text = stamped_cmakelists(path, sources_cmake)
+    return None if text is None else write_if_changed(path, text)
 
 
 def first_test_images(config, n_vectors: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -739,13 +781,19 @@ def generate(config, n_vectors: int = DEFAULT_VECTORS, out: Path | None = None) 
             f"{shown} was collected with a different configuration ({'; '.join(differences)}); "
             "run `tinyreport collect` first."
         )
+    theirs = [out_dir / n for n in file_names(results) if not is_ours(out_dir / n)]
+    if theirs:  # refused before the long work (host TFLM, test vectors)
+        raise _not_ours(theirs[0])
     images, labels, _ = first_test_images(config, n_vectors)
     models = gather(results_path, root, images, labels)
     files = render(models)
     cmakelists = out_dir.parent / "CMakeLists.txt"
+    new_cmakelists = stamped_cmakelists(cmakelists, files["sources.cmake"])
+    also = {} if new_cmakelists is None else {cmakelists: new_cmakelists}
     try:
-        changed = write(files, out_dir)
-        stamped = stamp_cmakelists(cmakelists, files["sources.cmake"])
+        changed = write(files, out_dir, also)
+        stamped = None if new_cmakelists is None else str(cmakelists) in changed
+        changed = [name for name in changed if name != str(cmakelists)]
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         raise FirmwareError(f"Cannot write{where} ({reason(exc)}); pick another --out.") from None
