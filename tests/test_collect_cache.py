@@ -1,7 +1,9 @@
 """Collect's training cache: a damaged cached file is named, and nothing collected is lost."""
 
+import errno
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from e2e import TINY_CONFIG
@@ -67,3 +69,33 @@ def test_damaged_training_json_through_the_cli_leaves_the_results_alone(tmp_path
     )
     assert results.read_text() == '{"format": 1, "tinyreport_version": "0.1.0"}\n'
     assert training_json.read_bytes() == b"{}\n"
+
+
+class _FillsTheDisk:
+    """A model whose save runs out of space half-way: the failing write names no file."""
+
+    def save(self, path):
+        Path(path).write_bytes(b"PK\x03\x04 half a .keras file")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_while_saving_the_model_names_it_and_leaves_nothing(tmp_path, monkeypatch):
+    from tinyreport.errors import OutputError
+    from tinyreport.pipeline import collect as collect_mod
+    from tinyreport.pipeline import train
+
+    cfg = tmp_path / "tinyreport.toml"
+    cfg.write_text(CONFIG)
+    config = load_config(cfg)
+    (p,) = plan(config, resolve_source(config.dataset, config.root))
+    monkeypatch.setattr(train, "seed_everything", lambda seed: None)
+    monkeypatch.setattr(train, "build_model", lambda *args: _FillsTheDisk())
+    monkeypatch.setattr(train, "train", lambda model, *args, **kwargs: (model, 0.5))
+    with pytest.raises(OutputError) as err:
+        collect_mod.collect(config)
+    keras_file = p.keras_path.relative_to(tmp_path).as_posix()
+    assert str(err.value) == (
+        f"cannot write the artifacts of model mlp: {keras_file} (no space left on the device)"
+    )
+    assert sorted(x.name for x in p.train_dir.iterdir()) == []  # no .model.tmp.keras
+    assert not (tmp_path / "docs").exists()

@@ -192,6 +192,24 @@ def _load_trained(p: ModelPlan):
     return model, float(final_loss)
 
 
+def save_keras(model, path: Path) -> None:
+    """Save a Keras model to `path` through a temporary file beside it and a rename.
+
+    A failure (a full disk, Ctrl-C) removes the temporary file and leaves `path` as it was; an
+    OSError names `path`, the file that could not be written (the error of a write to an open
+    file names none).
+    """
+    tmp = path.parent / ".model.tmp.keras"
+    try:
+        model.save(tmp)
+        tmp.replace(path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+        raise
+
+
 def _train(config: Config, p: ModelPlan, data: Dataset, x_train, progress: Progress):
     """Train a built-in model or a builder's model, or reuse it; return (model, Training)."""
     from tinyreport.pipeline import train
@@ -229,9 +247,7 @@ def _train(config: Config, p: ModelPlan, data: Dataset, x_train, progress: Progr
                 f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
             ) from None
         p.train_dir.mkdir(parents=True, exist_ok=True)
-        tmp = p.train_dir / ".model.tmp.keras"
-        model.save(tmp)
-        tmp.replace(p.keras_path)
+        save_keras(model, p.keras_path)
         write_atomic(training_file, dumps({"final_loss": final_loss}))
     training = Training(
         epochs=epochs,
