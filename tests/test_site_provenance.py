@@ -234,3 +234,27 @@ def test_wording(fixture_results):
     home = " ".join((ROOT / "docs" / "index.md").read_text().split())
     assert "measured facts" not in home.lower()
     assert "measured on the board only where a device log" in home
+
+
+def test_feasibility_map_has_one_row_per_board_grouped_by_family(fixture_results):
+    """Boards are the rows (family, then usable SRAM), models the columns; the map grows with
+    the rows so that every board keeps a readable row."""
+    page = site.render(fixture_results)["compare/feasibility.md"]
+    figure = _figures(page)[-1]
+    trace = figure["data"][0]
+    boards = all_boards()
+    families, names = trace["y"]
+    assert names == [b.name for b in boards] and families == [b.family for b in boards]
+    assert families == sorted(families)  # grouped: each family once, in one block
+    assert trace["x"] == [m.name for m in fixture_results.models]
+    assert len(trace["z"]) == len(boards) >= 31 and all(
+        len(r) == len(trace["x"]) for r in trace["z"]
+    )
+    assert figure["layout"]["yaxis"]["type"] == "multicategory"
+    assert figure["layout"]["height"] >= 26 * len(boards)
+    # The table lists the same boards in the same order.
+    data = site.page_data(fixture_results)
+    assert [r["board"] for r in data["map_rows"]] == [b.id for b in boards]
+    uno = next(r for r in data["map_rows"] if r["board"] == "arduino-uno")
+    assert uno["kind"] == "comparison only: no TFLM port"
+    assert all(c.startswith("~ ") for c in _board_row(page, uno)[3:-1])
