@@ -96,3 +96,43 @@ def test_an_eof_error_inside_a_command_is_not_reported_as_ctrl_c(monkeypatch, ca
         cli.main()
     assert exit_info.value.code == 130
     assert capsys.readouterr().err.endswith("tinyreport: aborted\n")
+
+
+# Ctrl-C while the CLI's modules load, and after the command has finished.
+_INTERRUPTED_IMPORT = """
+import builtins, runpy, sys
+real = builtins.__import__
+def imports(name, *args, **kwargs):
+    if name == "click":
+        raise KeyboardInterrupt
+    return real(name, *args, **kwargs)
+builtins.__import__ = imports
+sys.argv = ["tinyreport", "--version"]
+runpy.run_module("tinyreport", run_name="__main__")
+"""
+
+_INTERRUPTED_EXIT = """
+import os, runpy, signal, sys, threading, time
+def late():  # a thread that outlives the command, as TensorFlow's can
+    time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.5)
+threading.Thread(target=late).start()
+sys.argv = ["tinyreport", "--version"]
+runpy.run_module("tinyreport", run_name="__main__")
+"""
+
+
+def test_ctrl_c_while_the_cli_loads_is_one_line_and_130():
+    proc = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_IMPORT], capture_output=True, text=True, timeout=60
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "tinyreport: interrupted\n")
+
+
+def test_ctrl_c_after_the_command_finished_keeps_its_success():
+    proc = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_EXIT], capture_output=True, text=True, timeout=60
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout == f"tinyreport, version {version('tinyreport')}\n"
