@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -407,3 +408,165 @@ def test_internal_links_resolve(site):
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout: tables that fit, no sideways scrolling on a phone, the nav's order, chart ranges
+
+REPORT_PAGES = (
+    "report/",
+    "report/models/mlp/",
+    "report/models/cnn/",
+    "report/compare/variants/",
+    "report/compare/feasibility/",
+    "labs/lab05-feasibility/",
+)
+
+# Every table of the page with its width and the width of the box it scrolls in (Material's
+# scroll wrapper, a notebook output, or the article).
+TABLE_FIT = """return Array.prototype.map.call(document.querySelectorAll('article table'),
+  function (t) {
+    var box = t.closest('.md-typeset__scrollwrap') || t.closest('.jp-OutputArea-output')
+      || t.closest('article');
+    var head = t.tHead ? t.tHead.rows[0].textContent.replace(/\\s+/g, ' ').trim() : '';
+    return {head: head.slice(0, 60), table: Math.ceil(t.getBoundingClientRect().right),
+            box: Math.floor(box.getBoundingClientRect().right), width: t.offsetWidth};
+  });"""
+
+
+def _resize(driver, width: int, height: int) -> None:
+    driver.set_window_size(width, height)
+    wait_for(driver, f"window.innerWidth === {width} || window.outerWidth === {width}", "resize")
+
+
+def test_report_tables_show_their_last_column_at_1280(site, browser):
+    _, base = site
+    _resize(browser, 1280, 900)
+    try:
+        cut = {}
+        n_tables = 0
+        for page in REPORT_PAGES:
+            browser.get(base + page)
+            wait_for_charts(browser, page)
+            tables = browser.execute_script(TABLE_FIT)
+            assert tables, page
+            n_tables += len(tables)
+            over = [t for t in tables if t["table"] > t["box"] + 1]
+            if over:
+                cut[page] = over
+        assert cut == {}, f"tables wider than their column at 1280 px: {cut}"
+        assert n_tables >= 25
+    finally:
+        _resize(browser, 1280, 1000)
+
+
+def test_no_page_scrolls_sideways_at_390(site, browser):
+    site_dir, base = site
+    _resize(browser, 390, 844)
+    try:
+        wide = {}
+        for page in _pages(site_dir):
+            browser.get(base + page)
+            wait_for_charts(browser, page)
+            width = browser.execute_script(
+                "return [document.documentElement.scrollWidth, "
+                "document.documentElement.clientWidth]"
+            )
+            if width[0] > width[1]:
+                wide[page] = width
+        assert wide == {}, f"pages wider than a 390 px phone (scroll width, view width): {wide}"
+        # Charts are laid out for the phone: wrapped titles, no chart wider than the view.
+        browser.get(base + "report/compare/feasibility/")
+        wait_for_charts(browser, "report/compare/feasibility/")
+        charts = browser.execute_script(
+            "return Array.prototype.map.call(document.querySelectorAll('.tr-chart'),"
+            " function (el) { return [el.getBoundingClientRect().right,"
+            " el._fullLayout.title.text]; });"
+        )
+        view = browser.execute_script("return document.documentElement.clientWidth")
+        assert all(right <= view + 1 for right, _ in charts)
+        assert any("<br>" in title for _, title in charts)
+    finally:
+        _resize(browser, 1280, 1000)
+
+
+def test_nav_puts_the_report_first(site, browser):
+    _, base = site
+    browser.get(base)
+    top = browser.execute_script(
+        "return Array.prototype.map.call(document.querySelectorAll("
+        "'.md-nav--primary > .md-nav__list > .md-nav__item'), function (li) {"
+        " var label = li.querySelector(':scope > .md-nav__link, :scope > label, :scope > a');"
+        " return label ? label.textContent.replace(/\\s+/g, ' ').trim() : ''; });"
+    )
+    assert top == ["Home", "Report", "Labs", "Reference", "About tinyreport"]
+    report = browser.execute_script(
+        "var li = document.querySelectorAll('.md-nav--primary > .md-nav__list > .md-nav__item')[1];"
+        "return Array.prototype.map.call(li.querySelectorAll('.md-nav__link'),"
+        " function (a) { return a.textContent.replace(/\\s+/g, ' ').trim(); });"
+    )
+    assert report.index("Overview") < report.index("Models") < report.index("Comparisons")
+
+
+def test_charts_show_differences(site, browser):
+    """Accuracy zoomed with its range in the title, budgets zoomed to the demand, confusion
+    matrices with counts and row shares, as plotly.js drew them."""
+    _, base = site
+    browser.get(base + "report/")
+    wait_for_charts(browser, "report/")
+    acc = browser.execute_script(
+        "var el = Array.prototype.find.call(document.querySelectorAll('.tr-chart'), function (e)"
+        " { return e._fullLayout.title.text.indexOf('Test accuracy') === 0; });"
+        "return {range: el._fullLayout.yaxis.range, title: el._fullLayout.title.text,"
+        " ys: el.data.map(function (t) { return t.y; }),"
+        " notes: el._fullLayout.annotations.map(function (a) { return a.text; })};"
+    )
+    values = [y for ys in acc["ys"] for y in ys if y is not None]
+    bottom, top = acc["range"]
+    assert 0 < bottom <= min(values) and max(values) < top <= 100
+    assert f"axis {bottom:g} to" in acc["title"]
+    assert len(acc["notes"]) == 2 and all("points" in n for n in acc["notes"])
+    browser.get(base + "report/compare/feasibility/")
+    wait_for_charts(browser, "report/compare/feasibility/")
+    budget = browser.execute_script(
+        "var el = Array.prototype.find.call(document.querySelectorAll('.tr-chart'), function (e)"
+        " { return e._fullLayout.title.text.indexOf('SRAM budget') === 0; });"
+        "return {range: el._fullLayout.xaxis.range, first: el.data[0].x,"
+        " ends: el._fullLayout.annotations.map(function (a) { return a.x; })};"
+    )
+    assert 0 < max(budget["ends"]) < budget["range"][1] < 100
+    assert all(x > 0 for x in budget["first"])  # the arena's share, drawn
+    browser.get(base + "report/models/cnn/")
+    wait_for_charts(browser, "report/models/cnn/")
+    cells = browser.execute_script(
+        "var el = document.querySelector('.tabbed-block .tr-chart');"
+        "return Array.prototype.map.call(el.querySelectorAll('text, tspan'),"
+        " function (t) { return t.textContent; });"
+    )
+    assert any(re.fullmatch(r"\d+\.?\d*%", c) for c in cells), cells[:20]
+
+
+def test_lab_page_is_light_hides_setup_code_and_links_its_notebook(site, browser):
+    site_dir, base = site
+    page = site_dir / "labs" / "lab05-feasibility" / "index.html"
+    text = page.read_text(encoding="utf-8")
+    assert len(text.encode()) < 250_000  # 750 KB with JupyterLab's inline CSS
+    assert "def find_results" not in text
+    browser.get(base + "labs/lab05-feasibility/")
+    wait_for_charts(browser, "labs/lab05-feasibility/")
+    link = browser.execute_script(
+        "var a = Array.prototype.find.call(document.querySelectorAll('article a'), function (a)"
+        " { return a.textContent.trim() === 'Download this notebook'; }); return a && a.href;"
+    )
+    assert link == base + "labs/lab05-feasibility/lab05-feasibility.ipynb"
+    assert (site_dir / "labs" / "lab05-feasibility" / "lab05-feasibility.ipynb").is_file()
+    prompts = browser.execute_script(
+        "return Array.prototype.filter.call(document.querySelectorAll('.jp-InputPrompt'),"
+        " function (e) { return e.offsetParent !== null; }).length"
+    )
+    assert prompts == 0
+    # Outputs keep their lines: a printed line is one line, scrolled, not wrapped mid-word.
+    white = browser.execute_script(
+        "return getComputedStyle(document.querySelector('.jp-OutputArea-output pre')).whiteSpace"
+    )
+    assert white == "pre"
