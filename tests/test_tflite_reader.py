@@ -327,3 +327,34 @@ def test_models_read_in_threads_on_first_use_are_not_called_corrupt():
     proc = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-500:]
     assert int(proc.stdout) == 3 * (74 + 74 + 89)
+
+
+CORPUS = Path(__file__).parent / "data" / "corpus"
+
+
+def test_junk_after_the_model_is_refused_and_its_size_named(tmp_path):
+    model = (CORPUS / "tflm__sub0.tflite").read_bytes()
+    padded = tmp_path / "padded.tflite"
+    padded.write_bytes(model + b"\0junk" * 200_000)
+    with pytest.raises(ModelFileError) as err:
+        read_model(padded)
+    end = len(model) - 48  # the model's own bytes, without the converter's last 48
+    assert str(err.value) == (
+        f"{padded} holds {len(model) - end + 1_000_000:,} bytes after its model ({end:,} bytes "
+        "of flatbuffer and tensor data), which no converter writes; convert the model again."
+    )
+    # What converters leave after the objects the check walks passes, as does a little
+    # alignment padding.
+    aligned = tmp_path / "aligned.tflite"
+    aligned.write_bytes(model + b"\0" * 16)
+    assert read_model(aligned).file_bytes == len(model) + 16
+
+
+def test_every_model_of_the_test_data_passes_the_trailing_bytes_check():
+    models = sorted(Path(__file__).parent.glob("data/**/*.tflite"))
+    assert len(models) >= 70
+    for path in models:
+        try:
+            read_model(path)
+        except ModelFileError as exc:
+            assert "after its model" not in str(exc), path

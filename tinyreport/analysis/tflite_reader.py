@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import mmap
 import os
 import struct
 import sys
@@ -310,7 +311,9 @@ def read_model(path: Path) -> Model:
                     f"{name} is {size:,} bytes, more than a TFLite flatbuffer can hold (2 GiB); "
                     "TFLM cannot load a model this large."
                 )
-            data = head + f.read()
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                _check_no_trailing_bytes(mapped, name)  # before reading what may be junk
+                data = mapped[:]
     except OSError as exc:
         raise ModelFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     return parse_model(data, name)
@@ -333,6 +336,51 @@ def parse_model(data: bytes, name: str = "<bytes>") -> Model:
     _check_supported(model, name)
     _check_tflm_kernels(model, name)
     return model
+
+
+# Bytes a converter may leave after the last object `_referenced_end` walks (vtables, options
+# tables, signature defs, metadata names): at most 330 in the 73 models of tests/data and the
+# MNIST models collect converts.
+_TRAILING_SLACK = 64 << 10
+
+
+def _referenced_end(data) -> int:
+    """Where the model's own bytes end: the furthest end of the tensor data, tensor names,
+    shapes and quantization, operator lists, operator codes and description it references."""
+    s = schema()
+    root = s.Model.GetRootAs(data, 0)
+    end = max(8, _vector_end(root, 10))  # description
+    for b in range(root.BuffersLength()):
+        end = max(end, _vector_end(root.Buffers(b), 4))  # data
+    for c in range(root.OperatorCodesLength()):
+        end = max(end, _vector_end(root.OperatorCodes(c), 6))  # custom_code
+    for g in range(root.SubgraphsLength()):
+        graph = root.Subgraphs(g)
+        for i in range(graph.TensorsLength()):
+            t = graph.Tensors(i)
+            end = max(end, _vector_end(t, 4), _vector_end(t, 10))  # shape, name
+            q = t.Quantization()
+            if q is not None:  # min, max, scale, zero_point
+                end = max(end, *(_vector_end(q, field) for field in (4, 6, 8, 10)))
+        for i in range(graph.OperatorsLength()):
+            op = graph.Operators(i)
+            end = max(end, _vector_end(op, 6), _vector_end(op, 8), _vector_end(op, 14))
+    return end
+
+
+def _check_no_trailing_bytes(data, name: str) -> None:
+    """Refuse a file that goes on long after its model: junk appended to a .tflite (a padded
+    file would otherwise be read whole, and count as flash the model does not need)."""
+    try:
+        end = _referenced_end(data)
+    except (IndexError, ValueError, struct.error, TypeError, KeyError, AttributeError):
+        return  # a damaged flatbuffer: parse_model says so
+    trailing = len(data) - end
+    if trailing > max(_TRAILING_SLACK, end // 8):
+        raise ModelFileError(
+            f"{name} holds {trailing:,} bytes after its model ({end:,} bytes of flatbuffer and "
+            "tensor data), which no converter writes; convert the model again."
+        )
 
 
 def _check_identifier(head: bytes, name: str) -> None:
