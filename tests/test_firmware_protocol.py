@@ -176,8 +176,13 @@ def test_session_round_trips_through_ingest(harness, tmp_path):
     assert a["arena"] == {"status": "ok", "given_bytes": 11008, "used_bytes": 9904,
                           "needed_bytes": None}  # fmt: skip
     assert a["n_warmup"] == 5
-    assert a["samples_us"] == samples  # three lat records: 32 + 32 + 6 samples
+    lat_records = [
+        r for r in parse_log(log.read_bytes()).records if r.kind == "lat" and r.fields["id"] == ID_A
+    ]
+    assert [float(v) for r in lat_records for v in r.fields["us"]] == samples  # 32 + 32 + 6
     lat = a["latency"]
+    assert lat["histogram"]["counts"] == np.histogram(samples, bins=20)[0].tolist()
+    assert lat["std_us"] == pytest.approx(np.std(samples, ddof=1))
     assert (lat["from"], lat["n"], lat["min_us"], lat["max_us"]) == ("samples", 70, 1800, 1900)
     assert lat["mean_us"] == pytest.approx(np.mean(samples))
     assert a["ops"] == [

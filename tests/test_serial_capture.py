@@ -168,8 +168,13 @@ def test_capture_until_done_keeps_every_byte_and_ingests(board_factory, tmp_path
     ]
 
     first, second = ingest_logs([out], {CNN: "cnn_int8"})
-    assert (first["status"], first["samples_us"]) == ("incomplete", [1843.0, 1838.0, 1840.0])
-    assert (second["status"], second["samples_us"]) == ("ok", [1850.0, 1841.0, 1839.0, 1845.0])
+    first_lat, second_lat = first["latency"], second["latency"]
+    assert (first["status"], first_lat["n"], first_lat["min_us"], first_lat["max_us"]) == (
+        "incomplete", 3, 1838.0, 1843.0
+    )  # fmt: skip
+    assert (second["status"], second_lat["n"], second_lat["min_us"], second_lat["max_us"]) == (
+        "ok", 4, 1839.0, 1850.0
+    )  # fmt: skip
     assert second["latency"]["median_us"] == 1843.0
     assert second["provenance"] == "measured-device"
     assert second["arena"]["used_bytes"] == 21452

@@ -175,3 +175,50 @@ def test_a_plain_session_is_read_in_bulk():
     assert parsed.problems[0].message == (
         "alloc record skipped: alloc record with status=ok lacks 'arena_used_bytes'"
     )
+
+
+def pieces(data: bytes, cuts: list[int]) -> list[bytes]:
+    """Cut data at the given offsets (any order, repeats allowed): the pieces, in order."""
+    points = sorted({min(max(c, 0), len(data)) for c in cuts} | {0, len(data)})
+    return [data[a:b] for a, b in zip(points, points[1:], strict=False)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(records() | st.sampled_from(OTHER_LINES), max_size=40),
+    st.booleans(),
+    st.lists(st.integers(0, 4000), max_size=8),
+)
+def test_reading_in_pieces_equals_reading_whole(lines, final_newline, cuts):
+    """The streaming reader, cut anywhere (mid-line, mid-record, mid-UTF-8), reads the same."""
+    data = "\n".join(lines).encode("utf-8") + (b"\n" if final_newline else b"")
+    streamed = parse_module.ParsedLog("x.log", len(data), [])
+    streamed.boots = list(parse_module.parse_stream(pieces(data, cuts), "x.log"))
+    assert dump(streamed) == dump(parse_log(data, "x.log"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=3000), st.lists(st.integers(0, 3000), max_size=6))
+def test_any_bytes_read_in_pieces_equal_whole(data, cuts):
+    streamed = parse_module.ParsedLog("<bytes>", len(data), [])
+    streamed.boots = list(parse_module.parse_stream(pieces(data, cuts)))
+    assert dump(streamed) == dump(parse_log(data))
+
+
+def test_an_over_long_line_is_read_in_part_the_same_whole_or_in_pieces(monkeypatch):
+    """Of a line longer than MAX_LINE_BYTES only the start is read, and a problem says so."""
+    monkeypatch.setattr(parse_module, "MAX_LINE_BYTES", 10_000)
+    rec = [record_line("heap", [("seq", str(i)), ("at", "boot"), ("free_internal_bytes", "1"),
+                                ("free_psram_bytes", "0")]) for i in range(4)]  # fmt: skip
+    lines = [rec[0], "x" * 5_000 + rec[1], "y" * 30_000 + rec[2], "ESP-ROM:esp32s3", rec[3]]
+    data = "\n".join(lines).encode()
+    whole = parse_log(data, "x.log")
+    streamed = parse_module.ParsedLog("x.log", len(data), [])
+    cuts = [7, 3000, 12_000, 20_000, 40_000]
+    streamed.boots = list(parse_module.parse_stream(pieces(data, cuts), "x.log"))
+    assert dump(streamed) == dump(whole)
+    assert [p.message for p in whole.boots[0].problems] == [
+        f"line of {30_000 + len(rec[2]):,} bytes: only its first 10,000 bytes were read"
+    ]
+    # The record after 5,000 bytes of text is read; the one after 30,000 is past what is read.
+    assert [[r.fields["seq"] for r in b.records] for b in whole.boots] == [[0, 1], [3]]

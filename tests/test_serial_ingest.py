@@ -48,6 +48,22 @@ def test_statistics_agree_with_numpy():
     assert percentile([1.0, 2.0], 50) == 1.5
 
 
+@pytest.mark.parametrize(
+    "samples",
+    [SAMPLES, list(range(1000)), [7.0] * 3 + [9.0], [1.5, 2.5], list(np.linspace(0, 1, 21))],
+)
+def test_the_histogram_is_numpys(samples):
+    counts, edges = np.histogram(np.array(samples, dtype=float), bins=20)
+    hist = latency_stats(samples)["histogram"]
+    assert hist["counts"] == counts.tolist()
+    assert hist["edges_us"] == pytest.approx(edges.tolist(), rel=1e-12)
+    assert sum(hist["counts"]) == len(samples)
+
+
+def test_equal_samples_make_one_bin():
+    assert latency_stats([5, 5, 5])["histogram"] == {"edges_us": [5.0, 5.0], "counts": [3]}
+
+
 def test_session_gives_one_run_per_model():
     runs = ingest_logs([SESSION], KNOWN)
     assert [(r["model_name"], r["status"]) for r in runs] == [
@@ -63,7 +79,9 @@ def test_session_gives_one_run_per_model():
         "used_bytes": 21452,
         "needed_bytes": None,
     }
-    assert cnn["samples_us"] == SAMPLES
+    assert "samples_us" not in cnn  # the samples stay in the log; the summary is kept
+    assert cnn["latency"]["histogram"]["counts"] == [9] + [0] * 18 + [1]
+    assert cnn["latency"]["histogram"]["edges_us"][::20] == [1838.0, 2210.0]
     assert cnn["latency"]["n"] == 10 and cnn["latency"]["mean_us"] == 1878.0
     assert cnn["latency"]["median_us"] == 1840.0
     assert cnn["n_warmup"] == 5
@@ -74,8 +92,9 @@ def test_session_gives_one_run_per_model():
     assert cnn["source"]["path"] == str(SESSION)
     assert cnn["source"]["confidence"] == "high"
     data = SESSION.read_bytes()
-    for offset in cnn["source"]["offsets"]:
+    for offset in (cnn["source"]["first_offset"], cnn["source"]["last_offset"]):
         assert data[offset : offset + 4] == b"@TR1"
+    assert cnn["source"]["n_lines"] == 14  # boot, heap, model, alloc, ..., heap at the end
     assert mlp["arena"]["needed_bytes"] == 6208
     assert mlp["errors"] == [
         {"stage": "alloc", "msg": "AllocateTensors() failed", "offset": data.index(b"@TR1 err")}
@@ -162,7 +181,8 @@ def test_cut_session_is_incomplete_and_lost_samples_are_reported(tmp_path):
     log.write_text("\n".join(lines) + "\n" + lines[2][:25])
     [run] = ingest_logs([log], KNOWN)
     assert run["status"] == "incomplete"
-    assert run["samples_us"] == [10.0, 11.0, 12.0]
+    lat = run["latency"]
+    assert (lat["n"], lat["min_us"], lat["median_us"], lat["max_us"]) == (3, 10.0, 11.0, 12.0)
     assert any("1 record(s) lost" in p for p in run["problems"])
     assert "latency samples 2..3 are missing (a lat record was lost)" in run["problems"]
     assert any("cut line" in p for p in run["problems"])
@@ -419,7 +439,7 @@ def test_ingest_never_raises_on_any_sequence_of_valid_records(items):
         else:
             lines.append(format_record(item[0], {**item[1], "seq": seq}))
     report = runs_from_log(parse_log("\n".join(lines).encode(), "p.log"), KNOWN)
-    json.dumps(report.runs)
+    json.dumps(list(report.runs))
     for run in report.runs:
         assert run["status"] in ("ok", "alloc_failed", "error", "incomplete", "unknown")
         if run["latency"] and run["latency"]["from"] == "samples":
@@ -461,7 +481,7 @@ def test_device_summary_when_no_samples_are_printed(tmp_path):
         "max_us": 1990.0,
         "std_us": None,
     }
-    assert run["samples_us"] == []
+    assert "samples_us" not in run
     assert run["status"] == "ok"
     assert run["problems"] == []
 
@@ -470,5 +490,90 @@ def test_ticks_are_kept_as_ticks(tmp_path):
     log = tmp_path / "t.log"
     log.write_text("Inference time: 5120 ticks\nInference time: 5090 ticks\n")
     [run] = ingest_logs([log], {})
-    assert run["latency"] == {"from": "ticks", "n": 2, "ticks": [5120, 5090]}
-    assert run["samples_us"] == []
+    assert run["latency"] == {
+        "from": "ticks",
+        "n": 2,
+        "median_ticks": 5105.0,
+        "min_ticks": 5090,
+        "max_ticks": 5120,
+    }
+
+
+# --- hostile and huge inputs --------------------------------------------------------------
+
+
+def _boot(run: str) -> dict:
+    return {"seq": 0, "run": run, "chip": "esp32s3", "cores": 2, "cpu_mhz": 240, "flash_bytes": 1,
+            "psram_bytes": 0, "idf": "v5.3.1", "fw": "fw", "esp_nn": 1}  # fmt: skip
+
+
+def _session_lines(run: str, model: str, base: int, n_lat: int = 4) -> list[str]:
+    """A whole session: boot, model, n_lat lat records of 2 samples from `base` on, done."""
+    recs = [("boot", _boot(run)), ("model", {"id": model, "name": "m", "arena_given_bytes": 9})]
+    for k in range(n_lat):
+        recs.append(("lat", {"id": model, "i": 2 * k, "us": [base + 2 * k, base + 2 * k + 1]}))
+    recs.append(("done", {"n_models": 1, "n_ok": 1}))
+    return [
+        format_record(rtype, {**fields, "seq": seq}) for seq, (rtype, fields) in enumerate(recs)
+    ]
+
+
+def test_two_interleaved_sessions_are_read_apart(tmp_path):
+    a = _session_lines("0000000a", CNN, 1000)
+    b = _session_lines("0000000b", CNN, 2000)
+    lines = a[:3]  # b starts while a is under way, then their lines alternate
+    for x, y in zip(a[3:], b[:-3], strict=True):
+        lines += [x, y]
+    lines += b[-3:]
+    log = tmp_path / "two.log"
+    log.write_text("\n".join(lines) + "\n")
+    runs = ingest_logs([log], KNOWN)
+    assert [(r["board"]["run"], r["status"]) for r in runs] == [
+        ("0000000a", "ok"),
+        ("0000000b", "ok"),
+    ]
+    for run, base in zip(runs, (1000, 2000), strict=True):
+        lat = run["latency"]
+        assert (lat["n"], lat["min_us"], lat["max_us"]) == (8, base, base + 7)
+        assert run["problems"] == []  # no "repeated record(s)", no lost ones
+
+
+def test_sessions_interleaved_line_by_line_say_they_may_be_mixed(tmp_path):
+    a = _session_lines("0000000a", CNN, 1000)
+    b = _session_lines("0000000b", CNN, 2000)
+    log = tmp_path / "lockstep.log"
+    log.write_text("\n".join(line for pair in zip(a, b, strict=True) for line in pair) + "\n")
+    runs = ingest_logs([log], KNOWN)
+    assert [r["board"]["run"] for r in runs] == ["0000000a", "0000000b"]
+    assert [r["latency"]["n"] for r in runs] == [8, 8]  # nothing dropped as a repeat
+    for run in runs:
+        assert not any("repeated record" in p for p in run["problems"])
+        assert any(
+            "the interleaved sessions 0000000a and 0000000b both have a record" in p
+            and "may be counted in the wrong session" in p
+            for p in run["problems"]
+        )
+
+
+def test_a_record_after_4000_bytes_of_text_on_its_line_is_read(tmp_path):
+    lines = _session_lines("0000000c", CNN, 1000)
+    junk = "x" * 3950 + " " + "noise " * 10
+    lines[2] = junk + lines[2]  # text before the marker is ignored, however long
+    lines[4] = "\x1b[0;32m" + "y" * 9000 + "\x1b[0m" + lines[4]
+    log = tmp_path / "long.log"
+    log.write_text("\n".join(lines) + "\n")
+    [run] = ingest_logs([log], KNOWN)
+    assert run["latency"]["n"] == 8 and run["status"] == "ok"
+    assert run["problems"] == []
+
+
+def test_reading_dev_zero_stops_with_a_sentence(monkeypatch):
+    from tinyreport.device.serial import ingest as ingest_mod
+
+    monkeypatch.setattr(ingest_mod, "MAX_LOG_BYTES", 8 << 20)
+    with pytest.raises(LogFormatError) as exc:
+        ingest_mod.ingest_reports([Path("/dev/zero")], {})
+    assert str(exc.value) == (
+        "Stopped reading /dev/zero after 8 MiB, the most tinyreport reads from one log; save the "
+        "log to a file first (tinyreport capture does)."
+    )

@@ -151,10 +151,17 @@ def ingest(
 ) -> None:
     """Read device logs and print the runs they hold, with statistics."""
     from tinyreport.device.serial import ingest as ingest_mod
+    from tinyreport.progress import Progress
 
     known = ingest_mod.known_models_from(list(model_paths))
-    reports = ingest_mod.ingest_reports(list(logs), known)
-    click.echo(ingest_mod.render(reports, as_json=as_json, checked=bool(model_paths)))
+    with Progress.for_terminal() as progress:
+        reports = ingest_mod.ingest_reports(list(logs), known, progress=progress.bytes_read)
+    if as_json:
+        for piece in ingest_mod.json_pieces(reports):
+            click.echo(piece, nl=False)
+        click.echo()
+    else:
+        click.echo(ingest_mod.render(reports, checked=bool(model_paths)))
     for warning in ingest_mod.warnings(reports):
         click.echo(f"tinyreport: warning: {warning}", err=True)
     ingest_mod.check(reports, models_given=bool(model_paths), strict=strict)

@@ -17,6 +17,7 @@ class Progress(AbstractContextManager):
         self._out = os.fdopen(os.dup(2), "w", buffering=1) if mode != "quiet" else None
         self._live = None
         self._task = None
+        self._name: str | None = None  # the file bytes_read() shows
 
     @classmethod
     def for_terminal(cls, verbose: bool = False, quiet: bool = False) -> Progress:
@@ -68,3 +69,15 @@ class Progress(AbstractContextManager):
             self._live.update(self._task, completed=done, total=total)
         elif self.mode == "lines":
             print(f"  {done}/{total} {detail}".rstrip(), file=self._out, flush=True)
+
+    def bytes_read(self, name: str, done: int, total: int | None) -> None:
+        """Show how much of a file has been read (total: its size, None when unknown)."""
+        if self._live is None:
+            return  # one line per piece would be noise: only the live bar shows reading
+        if self._name != name:
+            self._name = name
+            self.stage(name, "reading (MB)", total=None)
+        mb = 1_000_000
+        self._live.update(
+            self._task, completed=done // mb, total=None if total is None else -(-total // mb)
+        )

@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import operator
 import os
-from collections.abc import Iterable, Mapping
+import stat
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import repeat
 from pathlib import Path
 
@@ -25,14 +28,20 @@ from tinyreport.device.serial.parse import (
     Problem,
     Record,
     gc_paused,
-    parse_log,
+    parse_stream,
 )
 from tinyreport.errors import LogFormatError
 from tinyreport.fsutil import reason
 
 # Layout history of a run dict (bump when a key changes meaning or goes away):
 # 1: first layout.
-RUN_FORMAT = 1
+# 2: `samples_us` is gone (the samples stay in the log; `latency` summarises them, with a
+#    histogram); ticks-only latency gives median/min/max instead of the list; `source.offsets`
+#    is replaced by `source.n_lines`; at most MAX_PROBLEMS problems per boot.
+RUN_FORMAT = 2
+
+# Told how far the reading of a log has got: name, bytes read, size (None: not a regular file).
+ByteProgress = Callable[[str, int, int | None], None]
 
 MEASURED_DEVICE = "measured-device"
 SIMULATED = "simulated"
@@ -41,15 +50,61 @@ SIMULATED = "simulated"
 _BOOT_WIDE = ("boot", "done")
 
 
+def _dump(run: dict) -> bytes:
+    """Return a run as compact JSON with sorted keys (NaN and infinities as null)."""
+    try:
+        # A copy of exactly its size: orjson's own bytes object keeps a bigger buffer.
+        return bytes(memoryview(orjson.dumps(run, option=orjson.OPT_SORT_KEYS)))
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, printed by a strange firmware
+        cleaned = json.loads(json.dumps(run, default=str), parse_constant=lambda _: None)
+        return json.dumps(cleaned, sort_keys=True, separators=(",", ":")).encode()
+
+
+class Runs(Sequence[dict]):
+    """The runs of a log, each kept as its JSON text: a big log gives tens of thousands.
+
+    Reading one gives a new dict (changing it changes nothing here); `change()` rewrites one.
+    """
+
+    def __init__(self, runs: Iterable[dict] = ()) -> None:
+        self._items: list[bytes] = [_dump(run) for run in runs]
+
+    def append(self, run: dict) -> None:
+        self._items.append(_dump(run))
+
+    def extend(self, runs: Iterable[dict]) -> None:
+        self._items.extend(map(_dump, runs))
+
+    def change(self, index: int, edit: Callable[[dict], None]) -> None:
+        run = self[index]
+        edit(run)
+        self._items[index] = _dump(run)
+
+    def json_texts(self) -> list[bytes]:
+        return list(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [orjson.loads(item) for item in self._items[index]]
+        return orjson.loads(self._items[index])
+
+    def __iter__(self) -> Iterator[dict]:
+        return map(orjson.loads, self._items)
+
+
 @dataclass
 class LogReport:
     """What one log gave: its runs, and the problems that are not about any one run."""
 
     path: str
-    runs: list[dict] = field(default_factory=list)
+    runs: Runs = field(default_factory=Runs)
     problems: list[str] = field(default_factory=list)
     n_records: int = 0
     n_boots: int = 0
+    n_folded: int = 0  # runs that repeat a run of an earlier log (kept there, in also_in)
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -62,8 +117,28 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
-def latency_stats(samples_us: list[float]) -> dict[str, float | int | str]:
-    """Return count, mean, median, p90, p99, min, max and sample std of latencies in µs."""
+HISTOGRAM_BINS = 20
+
+
+def histogram(sorted_values: list[float], bins: int = HISTOGRAM_BINS) -> dict[str, list]:
+    """Return ``bins`` equal-width bins from the smallest to the largest value.
+
+    ``edges`` has bins + 1 ascending values; bin k counts the values v with
+    edges[k] <= v < edges[k + 1], the last bin also those equal to its right edge. When all
+    values are equal there is one bin, [v, v].
+    """
+    lo, hi = sorted_values[0], sorted_values[-1]
+    if lo == hi:
+        return {"edges": [lo, hi], "counts": [len(sorted_values)]}
+    width = (hi - lo) / bins
+    edges = [lo + k * width for k in range(bins)] + [hi]
+    cuts = [bisect.bisect_left(sorted_values, edge) for edge in edges[1:-1]]
+    bounds = [0, *cuts, len(sorted_values)]
+    return {"edges": edges, "counts": [b - a for a, b in zip(bounds, bounds[1:], strict=False)]}
+
+
+def latency_stats(samples_us: list[float]) -> dict[str, object]:
+    """Return count, mean, median, p90, p99, min, max, sample std and a histogram, in µs."""
     values = sorted(map(float, samples_us))
     n = len(values)
     mean = sum(values) / n
@@ -71,6 +146,7 @@ def latency_stats(samples_us: list[float]) -> dict[str, float | int | str]:
     # Python: big logs hold millions of samples.
     squares = map(pow, map(operator.sub, values, repeat(mean)), repeat(2))
     std = math.sqrt(sum(squares) / (n - 1)) if n > 1 else 0.0
+    hist = histogram(values)
     return {
         "from": "samples",
         "n": n,
@@ -81,6 +157,19 @@ def latency_stats(samples_us: list[float]) -> dict[str, float | int | str]:
         "min_us": values[0],
         "max_us": values[-1],
         "std_us": std,
+        "histogram": {"edges_us": hist["edges"], "counts": hist["counts"]},
+    }
+
+
+def ticks_stats(ticks: list[int]) -> dict[str, object]:
+    """Return count, median, min and max of timings an old format gives in ticks only."""
+    values = sorted(ticks)
+    return {
+        "from": "ticks",
+        "n": len(values),
+        "median_ticks": percentile(values, 50),
+        "min_ticks": values[0],
+        "max_ticks": values[-1],
     }
 
 
@@ -277,7 +366,7 @@ def _build_run(
             "std_us": float(f["std_us"]) if "std_us" in f else None,
         }
     elif ticks:
-        latency = {"from": "ticks", "n": len(ticks), "ticks": ticks}
+        latency = ticks_stats(ticks)
 
     ops = []
     op_recs = by_kind.get("op", [])
@@ -365,7 +454,7 @@ def _build_run(
             "boot": boot.index,
             "first_offset": offsets[0] if offsets else boot.offset,
             "last_offset": offsets[-1] if offsets else boot.offset,
-            "offsets": offsets,
+            "n_lines": len(offsets),
             "formats": formats,
             "confidence": _lowest(r.source.confidence for r in used) if used else "low",
         },
@@ -374,7 +463,6 @@ def _build_run(
         "heap": heap,
         "n_warmup": n_warmup,
         "latency": latency,
-        "samples_us": samples,
         "ops": ops,
         "vectors": vectors,
         "errors": errors,
@@ -383,24 +471,44 @@ def _build_run(
     }
 
 
+# Problems kept per boot: a boot of damaged lines must not make the results as big as its log.
+MAX_PROBLEMS = 20
+
+
+def _boot_problems(boot: Boot, path: str) -> list[str]:
+    problems = [_where(p, path) for p in boot.problems[:MAX_PROBLEMS]]
+    if len(boot.problems) > MAX_PROBLEMS:
+        problems.append(
+            f"{path}: boot {boot.index}: {len(boot.problems) - MAX_PROBLEMS} more problem(s) "
+            f"like these (tinyreport keeps the first {MAX_PROBLEMS} of a boot)"
+        )
+    if boot.duplicates:
+        problems.append(f"{path}: boot {boot.index}: {boot.duplicates} repeated record(s) ignored")
+    return problems
+
+
+def runs_from_boot(boot: Boot, path: str, known_models: Mapping[str, str]) -> list[dict]:
+    """Build the runs of one boot of a log; [] when it holds none."""
+    runs, wide = _split_runs(boot)
+    problems = _boot_problems(boot, path)
+    return [_build_run(run, wide, boot, path, known_models, problems) for run in runs]
+
+
+def _add_boot(report: LogReport, boot: Boot, known_models: Mapping[str, str]) -> list[dict]:
+    """Count a boot in the report; return its runs (its problems go to the report if none)."""
+    report.n_boots += 1
+    report.n_records += len(boot.records)
+    runs = runs_from_boot(boot, report.path, known_models)
+    if not runs:
+        report.problems.extend(_boot_problems(boot, report.path))
+    return runs
+
+
 def runs_from_log(parsed: ParsedLog, known_models: Mapping[str, str]) -> LogReport:
     """Build the runs of one parsed log (no duplicate detection across logs here)."""
-    n_records = sum(len(boot.records) for boot in parsed.boots)
-    report = LogReport(path=parsed.path, n_records=n_records, n_boots=len(parsed.boots))
+    report = LogReport(path=parsed.path)
     for boot in parsed.boots:
-        boot_problems = [_where(p, parsed.path) for p in boot.problems]
-        if boot.duplicates:
-            boot_problems.append(
-                f"{parsed.path}: boot {boot.index}: {boot.duplicates} repeated record(s) ignored"
-            )
-        runs, wide = _split_runs(boot)
-        if not runs:
-            report.problems.extend(boot_problems)
-            continue
-        for run in runs:
-            report.runs.append(
-                _build_run(run, wide, boot, parsed.path, known_models, boot_problems)
-            )
+        report.runs.extend(_add_boot(report, boot, known_models))
     return report
 
 
@@ -420,42 +528,102 @@ def _display(path: Path, relative_to: Path | None) -> str:
     return str(path)
 
 
+# A log is read this many bytes at a time; memory holds one piece and the boots being read.
+CHUNK_BYTES = 1 << 20
+# Logs longer than this are refused (a day of back-to-back sessions on one board is a few MB);
+# a device file or pipe is read up to it, so `ingest /dev/zero` ends.
+MAX_LOG_BYTES = 1 << 30
+
+
+def _too_long(name: str, regular: bool) -> LogFormatError:
+    if not regular:  # a device or a pipe: /dev/zero never ends
+        return LogFormatError(
+            f"Stopped reading {name} after {MAX_LOG_BYTES >> 20:,} MiB, the most tinyreport "
+            f"reads from one log; save the log to a file first (tinyreport capture does)."
+        )
+    return LogFormatError(
+        f"{name} is longer than {MAX_LOG_BYTES >> 20:,} MiB, the most tinyreport reads "
+        f"from one log; split it into smaller files."
+    )
+
+
+def _pieces(f, name: str, size: int | None, progress: ByteProgress | None) -> Iterator[bytes]:
+    """Read a log file a piece at a time, at most MAX_LOG_BYTES; tell progress as it goes."""
+    done = 0
+    while True:
+        try:
+            piece = f.read(CHUNK_BYTES)
+        except OSError as exc:
+            raise LogFormatError(f"Cannot read log file {name}: {reason(exc)}.") from None
+        if not piece:
+            return
+        done += len(piece)
+        if done > MAX_LOG_BYTES:
+            raise _too_long(name, size is not None)
+        if progress is not None:
+            progress(name, done, size)
+        yield piece
+
+
+def _open_log(path: Path, name: str):
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (closed by the caller)
+    except FileNotFoundError:
+        raise LogFormatError(f"Log file {name} does not exist.") from None
+    except IsADirectoryError:
+        raise LogFormatError(f"{name} is a folder; give the log files inside it.") from None
+    except OSError as exc:
+        raise LogFormatError(f"Cannot read log file {name}: {reason(exc)}.") from None
+    if stat.S_ISDIR(os.fstat(f.fileno()).st_mode):
+        f.close()
+        raise LogFormatError(f"{name} is a folder; give the log files inside it.")
+    return f
+
+
+def _add_also_in(run: dict, where: dict) -> None:
+    run["also_in"].append(where)
+
+
 def ingest_reports(
-    paths: list[Path], known_models: Mapping[str, str], relative_to: Path | None = None
+    paths: list[Path],
+    known_models: Mapping[str, str],
+    relative_to: Path | None = None,
+    progress: ByteProgress | None = None,
 ) -> list[LogReport]:
     """Read and parse every log, build runs, and fold duplicates into their first copy.
 
-    With ``relative_to``, logs inside that folder are named relative to it everywhere (report,
-    runs, problems), so that what is stored does not depend on where the checkout is.
+    Each log is read as a stream: memory holds a piece of it, the boots being read and the
+    runs built so far (summaries, not samples). A log longer than MAX_LOG_BYTES raises
+    LogFormatError. With ``relative_to``, logs inside that folder are named relative to it
+    everywhere (report, runs, problems), so that what is stored does not depend on where the
+    checkout is. ``progress(name, bytes_read, size)`` is told after every piece read (size is
+    None for a device or a pipe).
     """
     reports: list[LogReport] = []
-    first: dict[str, dict] = {}
+    first: dict[str, tuple[Runs, int]] = {}  # where the first copy of each run is
     for path in paths:
         name = _display(path, relative_to)
-        try:
-            data = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise LogFormatError(f"Log file {name} does not exist.") from None
-        except IsADirectoryError:
-            raise LogFormatError(f"{name} is a folder; give the log files inside it.") from None
-        except OSError as exc:
-            raise LogFormatError(f"Cannot read log file {name}: {exc.strerror}.") from None
-        with gc_paused():
-            parsed = parse_log(data, name)
-            report = runs_from_log(parsed, known_models)
-        kept = []
-        for run in report.runs:
-            boot = parsed.boots[run["source"]["boot"]]
-            key = _dedupe_key(run, boot)
-            original = first.get(key)
-            if original is None:
-                first[key] = run
-                kept.append(run)
-            else:
-                original["also_in"].append(
-                    {"path": run["source"]["path"], "boot": run["source"]["boot"]}
-                )
-        report.runs = kept
+        with _open_log(Path(path), name) as f:
+            info = os.fstat(f.fileno())
+            size = info.st_size if stat.S_ISREG(info.st_mode) else None
+            if size is not None and size > MAX_LOG_BYTES:
+                raise _too_long(name, True)
+            report = LogReport(path=name)
+            for boot in parse_stream(_pieces(f, name, size, progress), name):
+                with gc_paused():
+                    runs = _add_boot(report, boot, known_models)
+                    for run in runs:
+                        key = _dedupe_key(run, boot)
+                        original = first.get(key)
+                        if original is None:
+                            first[key] = (report.runs, len(report.runs))
+                            report.runs.append(run)
+                        else:
+                            src = run["source"]
+                            where = {"path": src["path"], "boot": src["boot"]}
+                            edit = partial(_add_also_in, where=where)
+                            original[0].change(original[1], edit)
+                            report.n_folded += 1
         reports.append(report)
     return reports
 
@@ -526,13 +694,18 @@ def _fmt_bytes(value: object) -> str:
     return "-" if value is None else f"{int(value):,} B"  # type: ignore[call-overload]
 
 
-def _json(runs: list[dict]) -> str:
-    """Return the runs as one line of JSON with sorted keys (NaN and infinities as null)."""
-    try:
-        return orjson.dumps(runs, option=orjson.OPT_SORT_KEYS).decode()
-    except orjson.JSONEncodeError:  # an integer beyond 64 bits, printed by a strange firmware
-        cleaned = json.loads(json.dumps(runs, default=str), parse_constant=lambda _: None)
-        return json.dumps(cleaned, sort_keys=True, separators=(",", ":"))
+def json_pieces(reports: list[LogReport]) -> Iterator[str]:
+    """Yield the runs as one line of JSON with sorted keys (NaN and infinities as null).
+
+    A piece at a time, so that printing them does not hold a second copy of them all.
+    """
+    yield "["
+    sep = ""
+    for report in reports:
+        for text in report.runs.json_texts():
+            yield sep + text.decode()
+            sep = ","
+    yield "]"
 
 
 def render(reports: list[LogReport], as_json: bool = False, checked: bool = False) -> str:
@@ -540,9 +713,8 @@ def render(reports: list[LogReport], as_json: bool = False, checked: bool = Fals
 
     ``checked`` says the runs were checked against known models (else none is called unknown).
     """
-    runs = [run for report in reports for run in report.runs]
     if as_json:
-        return _json(runs)
+        return "".join(json_pieces(reports))
     lines: list[str] = []
     for report in reports:
         lines.append(
@@ -609,10 +781,7 @@ def warnings(reports: list[LogReport]) -> list[str]:
 
 def gave_nothing(report: LogReport, reports: list[LogReport]) -> bool:
     """True when a log gave no run at all, not even one folded into another log's copy."""
-    folded = any(
-        a["path"] == report.path for other in reports for run in other.runs for a in run["also_in"]
-    )
-    return not report.runs and not folded
+    return not report.runs and not report.n_folded
 
 
 def check(reports: list[LogReport], models_given: bool, strict: bool) -> None:

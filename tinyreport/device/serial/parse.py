@@ -16,7 +16,7 @@ import json
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -38,7 +38,15 @@ HIGH, MEDIUM, LOW = "high", "medium", "low"
 CONFIDENCE_ORDER = (HIGH, MEDIUM, LOW)
 
 # Lines longer than this are cut before matching (a stuck line of garbage must not be slow).
+# Records further on in a longer line are still found: text before a marker is ignored.
 _MAX_LINE = 4096
+# Of a line longer than this, only the first part is looked at (a log of zeros is one line).
+MAX_LINE_BYTES = 1 << 20
+# Records of one session that may be interleaved with another's in a log (two boards on one
+# capture, or a session cut short without a reset banner); more are closed, oldest first.
+_MAX_OPEN_SESSIONS = 4
+# A session that gets none of this many records in a row has ended (cut short).
+_IDLE_RECORDS = 256
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 _IDF_PREFIX = re.compile(
@@ -171,10 +179,36 @@ Finding = tuple[str, dict[str, object], str, str]
 
 
 def clean_line(raw: bytes) -> str:
-    """Decode one line, drop colour codes and carriage returns, keep everything else."""
-    text = raw[:_MAX_LINE].decode("utf-8", "replace")
+    """Decode one line, drop colour codes and carriage returns, keep everything else.
+
+    A line longer than 4096 bytes is cut there, but a record marker further on starts a new
+    piece of up to 4096 bytes (the protocol ignores text before a marker, however long).
+    """
+    if len(raw) > _MAX_LINE:
+        raw = b"".join(_long_line_pieces(raw))
+    text = raw.decode("utf-8", "replace")
     text = _ANSI.sub("", text)
     return text.replace("\r", "").replace("\x00", "")
+
+
+_MARKER_BYTES = protocol.MARKER.encode()
+# Room left for a record at the end of a piece: a record that starts later starts a new one.
+_RECORD_ROOM = protocol.MAX_LINE_CHARS + 64
+
+
+def _long_line_pieces(raw: bytes) -> list[bytes]:
+    """Return the parts of a long line worth reading: its start, and each record's stretch."""
+    raw = raw[:MAX_LINE_BYTES]
+    pieces = []
+    start = 0
+    while True:
+        end = start + _MAX_LINE
+        marker = raw.find(_MARKER_BYTES, end - _RECORD_ROOM)
+        if marker < 0:
+            pieces.append(raw[start:end])
+            return pieces
+        pieces.append(raw[start : min(end, marker)])
+        start = marker
 
 
 def _lines(data: bytes) -> Iterator[tuple[int, int, bytes]]:
@@ -481,27 +515,73 @@ def _notable(text: str) -> bool:
     return _NOTABLE_WORD.search(text.lower()) is not None or _NOTABLE_SHAPE.search(text) is not None
 
 
+class _Session:
+    """What one firmware session (a boot's protocol records) has seen so far."""
+
+    __slots__ = ("boot", "last_seq", "seen_seq", "model", "fed", "opened", "has_protocol")
+
+    def __init__(self, boot: Boot, opened: int = 0) -> None:
+        self.boot = boot
+        self.opened = opened  # the reader's record count when it began
+        self.last_seq: int | None = None
+        self.seen_seq: set[int] = set()
+        self.model: object = None  # id of the model whose run is under way
+        self.fed = 0  # when it last got a record (the reader's record count)
+        self.has_protocol = False  # the boot holds a record of ours
+
+    def expects(self, seq: int) -> bool:
+        return self.last_seq is not None and seq == self.last_seq + 1
+
+
 class _Reader:
-    """The state of one parse: the boots so far and what the current boot has seen."""
+    """The state of one parse: the boots not handed out yet, and the sessions still open.
+
+    Records go to the session whose next record number they carry: two sessions whose lines
+    are interleaved in one log (a session cut short without a reset banner, two boards on one
+    capture) are told apart that way, and by model id. A reset banner ends them all.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.boots = [Boot(index=0, offset=0)]
+        self.base = 0  # offset in the log of the data being read (its byte 0)
+        self.n_boots = 1
+        first = Boot(index=0, offset=0)
+        self.boots = [first]  # not handed out yet, in order
         self.legacy = _LineParser()
-        self.last_seq: int | None = None
-        self.seen_seq: set[int] = set()
-        self.has_protocol = False  # the current boot holds a record of ours
+        self.current = _Session(first)  # the session that got the last record
+        self.open = [self.current]  # sessions that may get more records
+        self.count = 0  # protocol records read
+        self.ambiguous: set[int] = set()  # boots already told that records could be either's
 
-    def new_boot(self, offset: int) -> None:
-        self.boots.append(Boot(index=len(self.boots), offset=offset))
-        self.last_seq = None
-        self.seen_seq = set()
+    def new_boot(self, offset: int, keep_open: bool = False) -> None:
+        """Start a boot at ``offset`` (of the data being read); a reset closes every session."""
+        boot = Boot(index=self.n_boots, offset=self.base + offset)
+        self.n_boots += 1
+        self.boots.append(boot)
+        session = _Session(boot, self.count)
+        session.fed = self.count
+        if keep_open:
+            self.open = [s for s in self.open if self.count - s.fed < _IDLE_RECORDS]
+            if len(self.open) >= _MAX_OPEN_SESSIONS:
+                self.open.remove(min(self.open, key=lambda s: s.fed))
+            self.open.append(session)
+        else:
+            self.open = [session]
+        self.current = session
         self.legacy = _LineParser()
-        self.has_protocol = False
 
-    def problem(self, offset: int, number: int, message: str) -> None:
-        boot = self.boots[-1]
-        boot.problems.append(Problem(offset, number, message, boot.index))
+    def finished(self) -> list[Boot]:
+        """Hand out the boots that nothing more can be added to, in order (not the last one)."""
+        still = {id(s.boot) for s in self.open}
+        n = 0
+        while n < len(self.boots) - 1 and id(self.boots[n]) not in still:
+            n += 1
+        done, self.boots = self.boots[:n], self.boots[n:]
+        return done
+
+    def problem(self, offset: int, number: int, message: str, boot: Boot | None = None) -> None:
+        boot = self.boots[-1] if boot is None else boot
+        boot.problems.append(Problem(self.base + offset, number, message, boot.index))
 
     def lines(self, data: bytes, start: int, end: int, number: int) -> int:
         """Read the lines of data[start:end] (no newline at its end); return the next number."""
@@ -517,9 +597,19 @@ class _Reader:
             number += 1
         return number
 
-    def line(self, raw: bytes, offset: int, number: int) -> None:
-        """Read one line of the log: a boot ROM banner, records, or an old format's line."""
+    def line(self, raw: bytes, offset: int, number: int, length: int | None = None) -> None:
+        """Read one line of the log: a boot ROM banner, records, or an old format's line.
+
+        ``length`` is the line's length when ``raw`` is only its start (an over-long line).
+        """
         text = clean_line(raw)
+        length = len(raw) if length is None else length
+        if length > MAX_LINE_BYTES:
+            self.problem(
+                offset,
+                number,
+                f"line of {length:,} bytes: only its first {MAX_LINE_BYTES:,} bytes were read",
+            )
         if self.legacy.table is None and not _notable(text):
             return
         banner = text.find(_ROM_START)
@@ -530,7 +620,7 @@ class _Reader:
             self.handle(text[:banner], offset, number)  # what the reset cut short
         current = self.boots[-1]
         if current.records or current.problems:
-            start = raw.find(_ROM_START.encode())
+            start = raw.find(_ROM_START.encode(), 0, MAX_LINE_BYTES)
             self.new_boot(offset + max(start, 0))
         if banner < 0:
             self.boots[-1].reset = text.strip()
@@ -555,7 +645,7 @@ class _Reader:
             boot = self.boots[-1]
             text = body.strip()
             for kind, fields, fmt, confidence in findings:
-                source = Source(self.path, offset, number, fmt, confidence)
+                source = Source(self.path, self.base + offset, number, fmt, confidence)
                 boot.records.append(Record(kind, fields, source, boot.index, text))
 
     def record(
@@ -576,10 +666,44 @@ class _Reader:
             self.problem(offset, number, f"{rtype} record skipped: {exc}")
             raw_seq = raw.get("seq", "")
             if raw_seq.isdigit() and len(raw_seq) < 10:  # still counts for lost records
-                self.seen_seq.add(int(raw_seq))
-                self.last_seq = max(self.last_seq or 0, int(raw_seq))
+                session = self.current
+                session.seen_seq.add(int(raw_seq))
+                session.last_seq = max(session.last_seq or 0, int(raw_seq))
             return
         self.accept(rtype, fields, text, offset, number)
+
+    def session_for(self, seq: int, model_id: object, offset: int, number: int) -> _Session:
+        """Return the open session a record with this number (and model id) belongs to."""
+        current = self.current
+        fits = [s for s in self.open if s.expects(seq)]
+        if model_id is not None and len(fits) > 1:
+            fits = [s for s in fits if s.model in (None, model_id)] or fits
+        if len(fits) == 1:
+            return fits[0]
+        if fits:
+            chosen = current if current in fits else max(fits, key=lambda s: s.fed)
+            # A session cut short is not interleaved with the next: only when each has had a
+            # record since the newest began can a record be either's.
+            newest = max(s.opened for s in fits)
+            if all(s.fed > newest or s.opened == newest for s in fits):
+                runs = " and ".join(str(s.boot.run_id) for s in fits)
+                for s in fits:
+                    if s.boot.index not in self.ambiguous:
+                        self.ambiguous.add(s.boot.index)
+                        self.problem(
+                            offset,
+                            number,
+                            f"the interleaved sessions {runs} both have a record {seq} here; "
+                            f"records numbered alike may be counted in the wrong session",
+                            s.boot,
+                        )
+            return chosen
+        if seq in current.seen_seq:  # a repeat, unless another session has not had it yet
+            others = [s for s in self.open if s is not current and seq not in s.seen_seq]
+            others = [s for s in others if s.last_seq is not None and seq > s.last_seq]
+            if others:
+                return max(others, key=lambda s: s.fed)
+        return current
 
     def accept(
         self, rtype: str, fields: dict[str, object], text: str, offset: int, number: int
@@ -587,36 +711,67 @@ class _Reader:
         """Keep a valid record of this version, unless it repeats one; note lost records."""
         seq = fields["seq"]
         assert isinstance(seq, int)
-        last_seq = self.last_seq
-        if last_seq is not None and seq == last_seq + 1 and rtype != "boot":  # the usual case
-            self.seen_seq.add(seq)
-            self.last_seq = seq
-            self.has_protocol = True
-            boot = self.boots[-1]
-            source = Source(self.path, offset, number, FMT_TINYREPORT, HIGH)
+        self.count += 1
+        session = self.current
+        last_seq = session.last_seq
+        if (  # the usual case
+            last_seq is not None
+            and seq == last_seq + 1
+            and rtype != "boot"
+            and len(self.open) == 1
+            and self.open[0] is session
+        ):
+            session.seen_seq.add(seq)
+            session.last_seq = seq
+            session.has_protocol = True
+            session.fed = self.count
+            if rtype == "model":
+                session.model = fields["id"]
+            elif rtype == "done":
+                self.open = []
+            boot = session.boot
+            source = Source(self.path, self.base + offset, number, FMT_TINYREPORT, HIGH)
             boot.records.append(Record(rtype, fields, source, boot.index, text))
             return
-        if rtype == "boot" and self.has_protocol:
-            self.new_boot(offset)
-        boot = self.boots[-1]
-        if seq in self.seen_seq:
+        if rtype == "boot":
+            if session.has_protocol:
+                # Another session starts; the others stay open, for their records may follow.
+                self.new_boot(offset, keep_open=True)
+                session = self.current
+        else:
+            model_id = fields.get("id") if rtype != "model" else None
+            session = self.session_for(seq, model_id, offset, number)
+            self.current = session
+        boot = session.boot
+        session.fed = self.count
+        if seq in session.seen_seq:
             boot.duplicates += 1
             return
-        last_seq = self.last_seq
+        last_seq = session.last_seq
         if last_seq is not None and seq > last_seq + 1:
             lost = seq - last_seq - 1
             self.problem(
-                offset, number, f"{lost} record(s) lost before this line (seq {last_seq} -> {seq})"
+                offset,
+                number,
+                f"{lost} record(s) lost before this line (seq {last_seq} -> {seq})",
+                boot,
             )
         elif last_seq is None and seq > 0 and rtype != "boot":
             self.problem(
-                offset, number, f"log starts at record {seq}: the boot's first records are missing"
+                offset,
+                number,
+                f"log starts at record {seq}: the boot's first records are missing",
+                boot,
             )
-        self.seen_seq.add(seq)
-        self.last_seq = seq if last_seq is None else max(last_seq, seq)
-        source = Source(self.path, offset, number, FMT_TINYREPORT, HIGH)
+        session.seen_seq.add(seq)
+        session.last_seq = seq if last_seq is None else max(last_seq, seq)
+        if rtype == "model":
+            session.model = fields["id"]
+        elif rtype == "done" and session in self.open:
+            self.open.remove(session)
+        source = Source(self.path, self.base + offset, number, FMT_TINYREPORT, HIGH)
         boot.records.append(Record(rtype, fields, source, boot.index, text))
-        self.has_protocol = True
+        session.has_protocol = True
 
 
 @contextmanager
@@ -638,7 +793,9 @@ def gc_paused() -> Iterator[None]:
 def parse_log(data: bytes, path: str = "<bytes>") -> ParsedLog:
     """Parse a whole log; return its boots with their records and problems."""
     with gc_paused():
-        return _parse(data, path)
+        reader = _Reader(path)
+        _read(reader, data, 1)
+        return ParsedLog(path=path, n_bytes=len(data), boots=reader.boots)
 
 
 def parse_log_by_line(data: bytes, path: str = "<bytes>") -> ParsedLog:
@@ -652,8 +809,67 @@ def parse_log_by_line(data: bytes, path: str = "<bytes>") -> ParsedLog:
         return ParsedLog(path=path, n_bytes=len(data), boots=reader.boots)
 
 
-def _parse(data: bytes, path: str) -> ParsedLog:
+def parse_stream(chunks: Iterable[bytes], path: str = "<bytes>") -> Iterator[Boot]:
+    """Parse a log given as successive pieces; yield its boots, in order, as each is complete.
+
+    The boots are those parse_log() gives for the pieces joined. What is held at a time is
+    one piece, the boots still open (a few: see _Reader), and the line being read; of a line
+    longer than MAX_LINE_BYTES only that much is kept.
+    """
     reader = _Reader(path)
+    pending = bytearray()  # the start of a line whose end has not come yet
+    skipping = 0  # bytes of an over-long line dropped so far (its end not come yet)
+    base = 0  # offset of pending[0] in the log
+    number = 1  # line number of pending's line
+    for chunk in chunks:
+        if skipping:
+            cut = chunk.find(b"\n")
+            if cut < 0:
+                skipping += len(chunk)
+                continue
+            skipping += cut
+            chunk = chunk[cut:]  # from the newline: the line ends at once
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            pending += chunk
+            if len(pending) > MAX_LINE_BYTES:
+                skipping = len(pending)
+                del pending[MAX_LINE_BYTES + 1 :]
+            continue
+        if skipping:  # an over-long line ends: read its start, as if it were all there
+            with gc_paused():
+                reader.base = base
+                reader.line(bytes(pending), 0, number, skipping)
+            base += skipping + 1
+            number += 1
+            pending.clear()
+            skipping = 0
+            chunk = chunk[1:]
+            cut -= 1
+            if cut < 0:
+                pending += chunk
+                continue
+        pending += chunk[:cut]
+        with gc_paused():
+            reader.base = base
+            number = _read(reader, bytes(pending), number) + 1
+        base += len(pending) + 1
+        pending = bytearray(chunk[cut + 1 :])
+        yield from reader.finished()
+    with gc_paused():
+        reader.base = base
+        if skipping:
+            reader.line(bytes(pending), 0, number, skipping)
+        else:
+            _read(reader, bytes(pending), number)
+    yield from reader.boots
+
+
+def _read(reader: _Reader, data: bytes, first_line: int) -> int:
+    """Read data (whole lines, the last without its newline) from line first_line on.
+
+    Return the number of its last line. Offsets are data's plus reader.base.
+    """
     text = data.decode("latin-1")
     view = memoryview(data)
     crc32 = zlib.crc32
@@ -664,7 +880,7 @@ def _parse(data: bytes, path: str) -> ParsedLog:
     rests: dict[str, list[str]] = defaultdict(list)
     rom = text.find(_ROM_START)
     pos = 0  # offset of the first line not found yet
-    number = 1  # its 1-based line number
+    number = first_line  # its line number
     for match in _PLAIN_RECORD.finditer(text):
         start, end = match.span()
         if start > pos:
@@ -702,5 +918,5 @@ def _parse(data: bytes, path: str) -> ParsedLog:
         else:
             reader.accept(rtype, fields, text[start:text_end], start, number)
     if pos <= len(data):
-        reader.lines(data, pos, len(data), found[-1][3] + 1 if found else 1)
-    return ParsedLog(path=path, n_bytes=len(data), boots=reader.boots)
+        reader.lines(data, pos, len(data), found[-1][3] + 1 if found else first_line)
+    return first_line + data.count(b"\n")
