@@ -1,4 +1,4 @@
-"""Benchmark `tinyreport ingest` on a large synthetic log: throughput in MB/s.
+"""Benchmark `tinyreport ingest` on a large synthetic log: throughput in MB/s, peak memory.
 
 The log is what the firmware prints, boot after boot: ROM banner, ESP-IDF log lines in colour,
 records made with `tinyreport.device.serial.protocol.format_record` (so CRCs are right), and now and
@@ -39,8 +39,12 @@ def _idf(rng: random.Random, ms: int, text: str) -> str:
     return f"\x1b[0;{colour}m{level} ({ms}) tinyfw: {text}\x1b[0m\r\n"
 
 
-def session(rng: random.Random, boot: int) -> str:
-    """One boot of the firmware: noise, records for both models, the end record."""
+def session(rng: random.Random, boot: int, model_ids: tuple[str, ...] | None = None) -> str:
+    """One boot of the firmware: noise, records for both models, the end record.
+
+    Without `model_ids` each boot's models have ids of their own (no run attaches to a known
+    model); with them, every boot runs those models (as a board running one firmware does).
+    """
     from tinyreport.device.serial.protocol import format_record
 
     lines = [ROM, _idf(rng, 27, "ESP-IDF v5.3.1 2nd stage bootloader")]
@@ -74,7 +78,7 @@ def session(rng: random.Random, boot: int) -> str:
     )
     rec("heap", at="boot", free_internal_bytes=351232, free_psram_bytes=8321024)
     for index, (name, size, ops) in enumerate(MODELS):
-        model_id = f"{boot:056x}{index:08x}"
+        model_id = model_ids[index] if model_ids else f"{boot:056x}{index:08x}"
         base = rng.randint(800, 2000)
         rec("model", id=model_id, name=name, size_bytes=size, arena_given_bytes=65536)
         rec("alloc", id=model_id, status="ok", arena_given_bytes=65536, arena_used_bytes=21452)
@@ -98,14 +102,16 @@ def session(rng: random.Random, boot: int) -> str:
     return "".join(lines)
 
 
-def write_log(path: Path, target_bytes: int, seed: int = 7) -> int:
+def write_log(
+    path: Path, target_bytes: int, seed: int = 7, model_ids: tuple[str, ...] | None = None
+) -> int:
     """Write boots until the log holds `target_bytes`; return its size."""
     rng = random.Random(seed)
     size = 0
     boot = 1
     with path.open("w", encoding="latin-1", newline="") as f:
         while size < target_bytes:
-            text = session(rng, boot)
+            text = session(rng, boot, model_ids)
             f.write(text)
             size += len(text.encode("latin-1"))
             boot += 1
@@ -127,6 +133,7 @@ def run(work: Path, quick: bool, log=print) -> dict:
         with out.open("w") as f:  # what the command prints, kept to weigh it
             watches.append(run_command(tinyreport_cmd("ingest", str(path), "--json"), ROOT, f))
     cli = summary([w.wall_s for w in watches], [w.cpu_s for w in watches])
+    cli["peak_rss_bytes"] = max(w.peak_rss_bytes for w in watches)
     reports = ingest_reports([path], {})
     call = time_call(lambda: ingest_reports([path], {}), n_runs)
     return {

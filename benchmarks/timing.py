@@ -62,13 +62,21 @@ class Stopwatch:
 
 
 def run_command(args: list[str], cwd: Path, stdout=subprocess.DEVNULL) -> Stopwatch:
-    """Run a command to completion; return its times; raise with its stderr on failure."""
-    with Stopwatch() as watch:
-        proc = subprocess.run(
-            args, cwd=cwd, env=ENV, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=3600
-        )
+    """Run a command to completion; return its times; raise with its stderr on failure.
+
+    The stopwatch also holds the command's peak memory, `peak_rss_bytes`: the largest resident
+    set size of its process (ru_maxrss of that one child, which the kernel reports in KiB on
+    Linux and in bytes on macOS).
+    """
+    with tempfile.TemporaryFile("w+") as err, Stopwatch() as watch:
+        proc = subprocess.Popen(args, cwd=cwd, env=ENV, stdout=stdout, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read()
+    watch.peak_rss_bytes = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr[-3000:]}")
     return watch
 
 

@@ -143,6 +143,9 @@ def test_quick_benchmarks_write_json_and_pages(tmp_path):
         2 * n_boots,
     )
     assert ingest["json_bytes"] > 0
+    # Peak memory of the command's own process: Python and its imports take some 20 MiB; the
+    # 1 MB log, read as a stream, adds little (a wrong unit would be 1,024 times off).
+    assert 10 << 20 < ingest["command"]["peak_rss_bytes"] < 200 << 20
     for how in ("command", "library_call"):
         _check_summary(ingest[how], 2)
         assert ingest[how]["mb_per_s"] == pytest.approx(
