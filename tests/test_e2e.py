@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -250,6 +251,30 @@ def test_device_log_attaches_to_the_model_it_ran(own_project):
     assert proc.returncode == 0, proc.stderr
     assert results(project)["device_logs"] == []
     assert [m["device"] for m in results(project)["models"]] == [[], []]
+
+
+def test_many_device_runs_keep_the_latest_per_variant_and_stay_small(own_project):
+    project = own_project
+    model_id = results(project)["models"][0]["variants"]["tflite_int8"]["sha256"]
+    results_file = project / "docs" / "data" / "results.json"
+    before = results_file.stat().st_size
+    logs = project / "benchmarks" / "logs"
+    logs.mkdir(parents=True)
+    sessions = "".join(_session(model_id, run=f"{k:08x}") for k in range(50))
+    (logs / "board.log").write_text(sessions)
+    proc = tinyreport(project, "collect")
+    assert proc.returncode == 0, proc.stderr
+    data = results(project)
+    runs = data["models"][0]["device"]
+    assert [r["source"]["boot"] for r in runs] == list(range(30, 50))  # the latest 20
+    assert all("samples_us" not in r and r["latency"]["n"] == 4 for r in runs)
+    (log,) = data["device_logs"]
+    assert (log["n_boots"], log["n_runs"], log["n_runs_kept"]) == (50, 50, 20)
+    overview = (project / "docs" / "report" / "index.md").read_text()
+    assert "20 of the 50 runs in these logs" in overview
+    one_run = len(json.dumps(runs[-1], indent=2))
+    grown = results_file.stat().st_size - before
+    assert 15 * one_run < grown < 25 * one_run, (grown, one_run)  # 20 runs and a log, not 50
 
 
 def test_damaged_cached_tflite_is_rebuilt_not_reported(own_project):

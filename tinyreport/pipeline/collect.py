@@ -479,13 +479,25 @@ def analyze_variants(config: Config, model: ModelResult) -> ModelResult:
     return replace(model, variants=variants)
 
 
+# Runs kept in the results per model variant and provenance, the latest first in log order:
+# 200 MB of logs hold some 50,000 runs, and the results file and pages must stay small.
+MAX_DEVICE_RUNS = 20
+# Problems listed per log in the results (the first ones; a count says how many more).
+MAX_LOG_PROBLEMS = 20
+
+
 def attach_device_runs(
-    config: Config, models: list[ModelResult], warn: Callable[[str], None] | None = None
+    config: Config,
+    models: list[ModelResult],
+    warn: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[list[ModelResult], list[dict]]:
     """Ingest every log in the logs folder; attach each run to the model variant it ran.
 
     A log that holds no device record (a stray file) stops nothing: it is listed with that
-    problem first, and `warn` is told.
+    problem first, and `warn` is told. Of each model variant, the latest MAX_DEVICE_RUNS
+    measured runs and the latest MAX_DEVICE_RUNS simulated ones are kept (logs in name order:
+    capture names start with their time); each log says how many of its runs were kept.
     """
     logs_dir = config.path(config.output.logs_dir)
     paths = sorted(p for p in logs_dir.glob("*.log") if p.is_file()) if logs_dir.is_dir() else []
@@ -500,16 +512,30 @@ def attach_device_runs(
         if kind.startswith("tflite_")
     }
     known = {sha: f"{name}_{kind.removeprefix('tflite_')}" for sha, (name, kind) in owner.items()}
+    on_bytes = None if progress is None else progress.bytes_read
     # Logs are named relative to the project everywhere, problems included.
-    reports = ingest_reports(paths, known, relative_to=config.root.resolve())
+    reports = ingest_reports(paths, known, relative_to=config.root.resolve(), progress=on_bytes)
+
+    # The latest runs of each model variant and provenance, as (log index, run index).
+    latest: dict[tuple[str, str, object], list[tuple[int, int]]] = {}
+    for i, report in enumerate(reports):
+        for j, run in enumerate(report.runs):
+            if run["model_known"]:
+                group = (*owner[run["model_id"]], run["provenance"])
+                kept = latest.setdefault(group, [])
+                kept.append((i, j))
+                del kept[:-MAX_DEVICE_RUNS]
+    chosen = {place: group for group, places in latest.items() for place in places}
 
     runs: dict[str, list[dict]] = {m.name: [] for m in models}
     logs = []
-    for report in reports:
-        for run in report.runs:
-            if run["model_known"]:
-                name, kind = owner[run["model_id"]]
-                runs[name].append({**run, "variant": kind})
+    for i, report in enumerate(reports):
+        n_kept = 0
+        for j, run in enumerate(report.runs):
+            group = chosen.get((i, j))
+            if group is not None:
+                runs[group[0]].append({**run, "variant": group[1]})
+                n_kept += 1
         problems = list(report.problems)
         if gave_nothing(report, reports):
             problem = f"{report.path} holds no device record tinyreport can read"
@@ -521,12 +547,18 @@ def attach_device_runs(
             if warn is not None:
                 warn(problem + detail)
             problems.insert(0, problem)
+        if len(problems) > MAX_LOG_PROBLEMS:
+            more = len(problems) - MAX_LOG_PROBLEMS
+            problems = problems[:MAX_LOG_PROBLEMS] + [
+                f"{more} more problem(s); `tinyreport ingest {report.path}` lists them all"
+            ]
         logs.append(
             {
                 "path": report.path,
                 "n_boots": report.n_boots,
                 "n_records": report.n_records,
                 "n_runs": len(report.runs),
+                "n_runs_kept": n_kept,
                 "n_runs_unknown_model": sum(not r["model_known"] for r in report.runs),
                 "problems": problems,
             }
@@ -699,7 +731,7 @@ def collect(
     models = [cached[p.name] or built[p.name] for p in plans]
 
     models = [analyze_variants(config, m) for m in models]
-    models, device_logs = attach_device_runs(config, models, warn)
+    models, device_logs = attach_device_runs(config, models, warn, progress)
     results = Results(
         tinyreport_version=__version__,
         board=config.board,
