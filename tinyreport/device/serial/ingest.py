@@ -12,6 +12,8 @@ import math
 import operator
 import os
 import stat
+import tempfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -53,46 +55,71 @@ _BOOT_WIDE = ("boot", "done")
 def _dump(run: dict) -> bytes:
     """Return a run as compact JSON with sorted keys (NaN and infinities as null)."""
     try:
-        # A copy of exactly its size: orjson's own bytes object keeps a bigger buffer.
-        return bytes(memoryview(orjson.dumps(run, option=orjson.OPT_SORT_KEYS)))
+        return orjson.dumps(run, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # an integer beyond 64 bits, printed by a strange firmware
         cleaned = json.loads(json.dumps(run, default=str), parse_constant=lambda _: None)
         return json.dumps(cleaned, sort_keys=True, separators=(",", ":")).encode()
 
 
+# Runs of a log are kept in memory up to this many bytes of JSON, then in a temporary file.
+_RUNS_IN_MEMORY = 8 << 20
+
+
 class Runs(Sequence[dict]):
     """The runs of a log, each kept as its JSON text: a big log gives tens of thousands.
 
-    Reading one gives a new dict (changing it changes nothing here); `change()` rewrites one.
+    The texts go to a temporary file once they pass a few MB, so memory does not grow with
+    the number of runs. Reading one gives a new dict (changing it changes nothing here);
+    `change()` rewrites one.
     """
 
     def __init__(self, runs: Iterable[dict] = ()) -> None:
-        self._items: list[bytes] = [_dump(run) for run in runs]
+        self._file = tempfile.SpooledTemporaryFile(max_size=_RUNS_IN_MEMORY)  # noqa: SIM115
+        self._starts = array("q")
+        self._sizes = array("q")
+        self._end = 0
+        self.extend(runs)
+
+    def _write(self, text: bytes) -> int:
+        start = self._end
+        self._file.seek(start)
+        self._file.write(text)
+        self._end += len(text)
+        return start
 
     def append(self, run: dict) -> None:
-        self._items.append(_dump(run))
+        text = _dump(run)
+        self._starts.append(self._write(text))
+        self._sizes.append(len(text))
 
     def extend(self, runs: Iterable[dict]) -> None:
-        self._items.extend(map(_dump, runs))
+        for run in runs:
+            self.append(run)
 
     def change(self, index: int, edit: Callable[[dict], None]) -> None:
         run = self[index]
         edit(run)
-        self._items[index] = _dump(run)
+        text = _dump(run)
+        self._starts[index] = self._write(text)  # the old text stays, unread
+        self._sizes[index] = len(text)
 
-    def json_texts(self) -> list[bytes]:
-        return list(self._items)
+    def _text(self, index: int) -> bytes:
+        self._file.seek(self._starts[index])
+        return self._file.read(self._sizes[index])
+
+    def json_texts(self) -> Iterator[bytes]:
+        return map(self._text, range(len(self)))
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._starts)
 
     def __getitem__(self, index):  # type: ignore[override]
         if isinstance(index, slice):
-            return [orjson.loads(item) for item in self._items[index]]
-        return orjson.loads(self._items[index])
+            return [orjson.loads(self._text(i)) for i in range(len(self))[index]]
+        return orjson.loads(self._text(range(len(self))[index]))
 
     def __iter__(self) -> Iterator[dict]:
-        return map(orjson.loads, self._items)
+        return (orjson.loads(text) for text in self.json_texts())
 
 
 @dataclass
@@ -787,7 +814,7 @@ def gave_nothing(report: LogReport, reports: list[LogReport]) -> bool:
 def check(reports: list[LogReport], models_given: bool, strict: bool) -> None:
     """Raise LogFormatError when a log gave nothing usable (or any problem, when strict)."""
     for report in reports:
-        usable = [r for r in report.runs if r["model_known"] or not models_given]
+        usable = any(r["model_known"] or not models_given for r in report.runs)
         if gave_nothing(report, reports):
             if report.problems:
                 raise LogFormatError(f"{report.path} holds no usable record: {report.problems[0]}")
