@@ -133,7 +133,8 @@ def run(work: Path, quick: bool, log=print) -> dict:
         with out.open("w") as f:  # what the command prints, kept to weigh it
             watches.append(run_command(tinyreport_cmd("ingest", str(path), "--json"), ROOT, f))
     cli = summary([w.wall_s for w in watches], [w.cpu_s for w in watches])
-    cli["peak_rss_bytes"] = max(w.peak_rss_bytes for w in watches)
+    peaks = [w.peak_rss_bytes for w in watches if w.peak_rss_bytes is not None]
+    cli["peak_rss_bytes"] = max(peaks) if peaks else None
     reports = ingest_reports([path], {})
     call = time_call(lambda: ingest_reports([path], {}), n_runs)
     return {
