@@ -50,7 +50,9 @@ class Profile:
     builtin_params: dict[str, tuple[int, int]]
     # operator -> bytes its kernel's Init() asks AllocatePersistentBuffer for
     op_data: dict[str, int]
-    esp_nn: bool = False  # add ESP-NN scratch requests and op data
+    # ESP-NN kernels of esp-tflite-micro: "" (none), "generic" (esp-nn's esp_nn_generic_opt.h,
+    # what every target but the S3 and P4 compiles) or "esp32s3" (esp_nn_esp32s3.h).
+    esp_nn: str = ""
 
 
 def _profile_tables() -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[str, int]]:
@@ -159,10 +161,41 @@ REFERENCE_32 = Profile(
     op_data=_OP_DATA_32,
 )
 
-#: The esp-tflite-micro and esp-nn releases the "esp32s3" profile was written from; the firmware
-#: pins exactly these (firmware/main/idf_component.yml, checked by tests/test_firmware.py).
+#: The esp-tflite-micro and esp-nn releases the "esp32" and "esp32s3" profiles were written from
+#: and checked against (an i386 build of both, pinned in tests/data/esp_tflm_i386.json); the
+#: firmware pins exactly these (firmware/main/idf_component.yml, checked by tests/test_firmware.py).
 ESP_TFLITE_MICRO_VERSION = "1.3.8"
 ESP_NN_VERSION = "1.1.2"
+#: On how many corpus models (tests/data/corpus) each profile's head, tail and total equal that
+#: 32-bit build: (equal, models the build allocates). tests/test_esp_arena.py recounts them.
+ESP_BUILD_CHECK = {"esp32": (69, 69), "esp32s3": (69, 69)}
+
+# Init() sizes in esp-tflite-micro 1.3.8 built for i386, read from its AllocatePersistentBuffer
+# calls: the 32-bit table plus the kernels the corpus also uses. Its kernels/esp_nn/{conv,
+# depthwise_conv,softmax}.cc allocate a NodeData: the reference op data plus `int buffer_idx`
+# for the ESP-NN scratch buffer.
+_OP_DATA_ESP_NN = {
+    **_OP_DATA_32,
+    "PAD": 56, "PADV2": 56, "LEAKY_RELU": 24, "SVDF": 36, "TRANSPOSE_CONV": 72,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": 672, "DIV": 28,
+    "CUSTOM:SignalWindow": 8, "CUSTOM:SignalEnergy": 8, "CUSTOM:SignalPCAN": 4,
+    "CUSTOM:SignalFilterBankLog": 8, "CUSTOM:SignalFilterBank": 36,
+    "CUSTOM:SignalFilterBankSpectralSubtraction": 44, "CUSTOM:SignalRfft": 32,
+    "CONV_2D": _OP_DATA_32["CONV_2D"] + 4,
+    "DEPTHWISE_CONV_2D": _OP_DATA_32["DEPTHWISE_CONV_2D"] + 4,
+    "SOFTMAX": _OP_DATA_32["SOFTMAX"] + 4,
+}  # fmt: skip
+
+ESP32 = Profile(
+    **{
+        **REFERENCE_32.__dict__,
+        "name": "esp32",
+        "description": f"ESP32 (32-bit Xtensa), esp-tflite-micro {ESP_TFLITE_MICRO_VERSION} "
+        f"with ESP-NN {ESP_NN_VERSION} generic-optimised kernels (also ESP32-S2, -C3, -C6)",
+        "op_data": _OP_DATA_ESP_NN,
+        "esp_nn": "generic",
+    }
+)
 
 ESP32S3 = Profile(
     **{
@@ -170,19 +203,12 @@ ESP32S3 = Profile(
         "name": "esp32s3",
         "description": f"ESP32-S3 (32-bit Xtensa), esp-tflite-micro {ESP_TFLITE_MICRO_VERSION} "
         f"with ESP-NN {ESP_NN_VERSION} kernels",
-        # esp-tflite-micro v1.3.8 kernels/esp_nn/{conv,depthwise_conv,softmax}.cc allocate a
-        # NodeData: the reference op data plus `int buffer_idx` for the ESP-NN scratch buffer.
-        "op_data": {
-            **_OP_DATA_32,
-            "CONV_2D": _OP_DATA_32["CONV_2D"] + 4,
-            "DEPTHWISE_CONV_2D": _OP_DATA_32["DEPTHWISE_CONV_2D"] + 4,
-            "SOFTMAX": _OP_DATA_32["SOFTMAX"] + 4,
-        },
-        "esp_nn": True,
+        "op_data": _OP_DATA_ESP_NN,
+        "esp_nn": "esp32s3",
     }
 )
 
-PROFILES = {p.name: p for p in (HOST, REFERENCE_32, ESP32S3)}
+PROFILES = {p.name: p for p in (HOST, REFERENCE_32, ESP32, ESP32S3)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,22 +380,25 @@ def _conv_padding(op: Operator, model: Model) -> tuple[int, int]:
     return pads[0], pads[1]
 
 
-def esp_nn_scratch(model: Model, op: Operator) -> list[tuple[int, str]]:
-    """Scratch bytes the ESP-NN kernels of esp-tflite-micro ask for on the ESP32-S3.
+def esp_nn_scratch(model: Model, op: Operator, target: str = "esp32s3") -> list[tuple[int, str]]:
+    """Scratch bytes the ESP-NN kernels of esp-tflite-micro ask for on `target`.
 
-    Formulas: esp-nn v1.1.2 `esp_nn_get_conv_scratch_size_esp32s3`
+    Requested from Prepare in esp-tflite-micro v1.3 tensorflow/lite/micro/kernels/esp_nn/
+    {conv,depthwise_conv}.cc for int8 inputs, softmax.cc for int8 in and out, only when the size
+    is above 0. Sizes from esp-nn v1.1.2: on the ESP32-S3 `esp_nn_get_conv_scratch_size_esp32s3`
     (src/convolution/esp_nn_conv_esp32s3.c), `esp_nn_get_depthwise_conv_scratch_size_esp32s3`
-    (src/convolution/esp_nn_depthwise_conv_s8_esp32s3.c); requested from Prepare in
-    esp-tflite-micro v1.3 tensorflow/lite/micro/kernels/esp_nn/{conv,depthwise_conv}.cc for
-    int8 inputs only; softmax: `esp_nn_get_softmax_scratch_size_opt` (src/softmax/
-    esp_nn_softmax_opt.c) from kernels/esp_nn/softmax.cc for int8 in and out. Fully connected,
-    pooling and add request none.
+    (src/convolution/esp_nn_depthwise_conv_s8_esp32s3.c); on the other targets ("generic") the
+    `_opt` conv and depthwise functions return 0. Softmax on both: `esp_nn_get_softmax_scratch_
+    size_opt` (src/softmax/esp_nn_softmax_opt.c). Fully connected, pooling, add and mul request
+    none. tests/data/esp_tflm_i386.json pins what these functions return, compiled for the host.
     """
     # Only these three have an input to look at: VAR_HANDLE or CALL_ONCE have none.
     if op.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "SOFTMAX"):
         return []
     x = model.tensors[op.inputs[0]]
     if x.dtype != "INT8":
+        return []
+    if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D") and target != "esp32s3":
         return []
     if op.op == "CONV_2D":
         out, w = model.tensors[op.outputs[0]], model.tensors[op.inputs[1]]
@@ -946,7 +975,7 @@ def plan_arena(model: Model, profile: Profile = HOST) -> ArenaPlan:
     for op in model.operators:
         requests = _reference_scratch(model, op, profile.pointer_bytes)
         if profile.esp_nn:
-            requests = esp_nn_scratch(model, op) + requests
+            requests = esp_nn_scratch(model, op, profile.esp_nn) + requests
         scratch.append(requests)
     buffers = lifetimes(model, scratch)
     offsets = greedy_offsets(buffers)
