@@ -120,7 +120,12 @@ def test_json_document_on_the_mnist_models(key):
         truth.tail_bytes,
     )
     assert arena["host"]["provenance"] == "computed"
-    assert arena["target"]["label"] == "computed for ESP32-S3, not yet confirmed by a device log"
+    assert arena["target"]["label"] == (
+        "computed for ESP32-S3, not yet confirmed by a device log; ESP-NN scratch sizes checked "
+        "against esp-nn's own ESP32-S3 scratch-size code compiled for the host, not measured on "
+        "a device; equal to a 32-bit build of esp-tflite-micro 1.3.8 with esp-nn 1.1.2 on 69 of "
+        "the 69 public test models it allocates"
+    )
     assert arena["target_bytes"] == arena["target"]["total_bytes"]
     assert arena["target"]["head_bytes"] + arena["target"]["tail_bytes"] == arena["target_bytes"]
     assert arena["reserve_bytes"] == arena_with_margin(arena["target_bytes"])

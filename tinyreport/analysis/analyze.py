@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tinyreport.analysis.arena import HOST, PROFILES, ArenaPlan, HeadBuffer, plan_arena
+from tinyreport.analysis.arena import (
+    ESP_BUILD_CHECK,
+    ESP_NN_VERSION,
+    ESP_TFLITE_MICRO_VERSION,
+    HOST,
+    PROFILES,
+    ArenaPlan,
+    HeadBuffer,
+    plan_arena,
+)
 from tinyreport.analysis.boards import Board, load_board
 from tinyreport.analysis.budget import arena_with_margin, flash_budget, sram_budget
 from tinyreport.analysis.latency import predict as predict_latency
@@ -30,7 +39,29 @@ HOST_SOURCE = (
     "(Python wheel, 64-bit host) to the byte on the test graphs and the public models of "
     "tests/data/corpus"
 )
-_TARGET_NAMES = {"esp32s3": "ESP32-S3", "ref32": "a 32-bit target (reference kernels)"}
+_TARGET_NAMES = {
+    "esp32s3": "ESP32-S3",
+    "esp32": "ESP32 (generic ESP-NN kernels)",
+    "ref32": "a 32-bit target (reference kernels)",
+}
+
+
+def _build_check(profile: str) -> str:
+    """What the 32-bit build of esp-tflite-micro says about `profile`, as a clause for its
+    label ("" for profiles no such build checks)."""
+    if profile not in ESP_BUILD_CHECK:
+        return ""
+    equal, models = ESP_BUILD_CHECK[profile]
+    build = (
+        f"equal to a 32-bit build of esp-tflite-micro {ESP_TFLITE_MICRO_VERSION} with esp-nn "
+        f"{ESP_NN_VERSION} on {equal} of the {models} public test models it allocates"
+    )
+    if profile == "esp32s3":
+        return (
+            "; ESP-NN scratch sizes checked against esp-nn's own ESP32-S3 scratch-size code "
+            f"compiled for the host, not measured on a device; {build}"
+        )
+    return f"; {build}"
 
 
 def analyze(path: Path, board: str = "xiao-esp32s3", int8_only: bool = False) -> dict:
@@ -182,6 +213,7 @@ def board_arena(board: Board, profile: str, bound: str = "exact", why: str = "")
         return {
             "provenance": COMPUTED,
             "label": f"computed for {name}, not yet confirmed by a device log"
+            + _build_check(profile)
             + (f"; {why}" if why else ""),
         }
     reasons = [why] if bound == "lower" else []
