@@ -17,6 +17,8 @@ HAND_WRITTEN_DOCS = sorted(
 # The smallest useful project: one small MLP, 100 images, one epoch (trains in seconds).
 TINY_CONFIG = """\
 board = "xiao-esp32s3"
+[espdl]
+enabled = false   # the ESP-DL variant has tests of its own; these test the cache and firmware
 [dataset]
 n_train = 100
 n_test = 100

@@ -102,6 +102,31 @@ class QuantizationConfig(_Section):
     )
 
 
+class EspdlConfig(_Section):
+    """ESP-DL int8: Espressif's own path (ESP-PPQ quantization to a .espdl model), simulated on
+    the host beside TFLM int8 for every Keras model; needs the `tinyreport[espdl]` extra."""
+
+    enabled: bool = Field(
+        True, description="Build `espdl_int8` when the extra is installed (else say why not)."
+    )
+    target: Literal["esp32s3", "esp32p4"] = Field(
+        "esp32s3", description="The chip ESP-PPQ targets."
+    )
+    error_samples: int = Field(
+        64,
+        ge=1,
+        le=10000,
+        description="Calibration samples ESP-PPQ's graphwise and layerwise error analysis runs on.",
+    )
+    int16_layers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Also quantize the N layers with the largest layerwise error at 16 bits "
+        "(ESP-PPQ's mixed precision) and report what that buys; 0: do not.",
+    )
+
+
 class MlpConfig(_Section):
     """Flatten -> Dense ReLU layers -> Dense softmax over the classes."""
 
@@ -190,6 +215,7 @@ class Config(_Section):
     dataset: DatasetConfig = DatasetConfig()
     training: TrainingConfig = TrainingConfig()
     quantization: QuantizationConfig = QuantizationConfig()
+    espdl: EspdlConfig = EspdlConfig()
     output: OutputConfig = OutputConfig()
     models: dict[Annotated[str, Field(pattern=NAME_PATTERN)], ModelConfig] = Field(min_length=1)
 
@@ -299,6 +325,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("[dataset]", DatasetConfig),
     ("[training]", TrainingConfig),
     ("[quantization]", QuantizationConfig),
+    ("[espdl]", EspdlConfig),
     ("[output]", OutputConfig),
     ('[models.NAME] with kind = "mlp"', MlpConfig),
     ('[models.NAME] with kind = "cnn"', CnnConfig),
@@ -338,7 +365,7 @@ def reference() -> list[dict]:
     for title, model in SECTIONS:
         rows = []
         for key, field in model.model_fields.items():
-            if key in ("dataset", "training", "quantization", "output", "models", "root"):
+            if key in ("dataset", "training", "quantization", "espdl", "output", "models", "root"):
                 continue
             annotation, item_rules = _type_name(field.annotation)
             default = "required" if field.is_required() else repr(field.default)

@@ -12,18 +12,20 @@ from typing import Any
 #    per-variant evaluation, optional `analysis` per TFLite variant, optional `device` runs.
 FORMAT_VERSION = 1
 
-VARIANTS = ("keras", "tflite_float", "tflite_int8", "tflite_int16x8")  # in display order
+VARIANTS = ("keras", "tflite_float", "tflite_int8", "tflite_int16x8", "espdl_int8")  # display order
 VARIANT_TITLES = {
     "keras": "Keras",
     "tflite_float": "float TFLite",
     "tflite_int8": "int8 TFLite",
     "tflite_int16x8": "int16x8 TFLite",
+    "espdl_int8": "ESP-DL int8",
 }
 
 # Where a figure came from; pages show it next to the figure.
 MEASURED_DEVICE = "measured-device"
 MEASURED_HOST_TFLM = "measured-host-tflm"
 MEASURED_HOST = "measured-host"
+SIMULATED_HOST = "simulated-host"  # a host simulation of a device runtime (ESP-PPQ's executor)
 COMPUTED = "computed"
 ESTIMATED = "estimated"
 
@@ -89,6 +91,7 @@ class Variant:
     output: TensorQuant | None = None
     tensor_dtypes: list[str] = field(default_factory=list)  # on the inference path
     analysis: dict[str, Any] | None = None  # tinyreport.analysis.analyze document
+    details: dict[str, Any] | None = None  # what only this kind of variant has (ESP-DL: errors)
 
     @property
     def accuracy(self) -> float | None:
@@ -139,6 +142,7 @@ class ModelResult:
     cache_key: str
     device: list[dict[str, Any]] = field(default_factory=list)  # ingested device runs
     source: dict[str, Any] = field(default_factory=dict)  # where the model came from
+    skipped: dict[str, str] = field(default_factory=dict)  # variant -> why it was not built
 
     @property
     def kinds(self) -> list[str]:

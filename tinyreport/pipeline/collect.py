@@ -17,6 +17,7 @@ from tinyreport.fsutil import native_output_to, output_problem, publish, reason,
 from tinyreport.pipeline.data import Dataset, DataSource, load_dataset, preprocess, resolve_source
 from tinyreport.progress import Progress
 from tinyreport.results import (
+    SIMULATED_HOST,
     DatasetInfo,
     HostArena,
     ModelResult,
@@ -32,6 +33,7 @@ FILES = {
     "tflite_float": "float.tflite",
     "tflite_int8": "int8.tflite",
     "tflite_int16x8": "int16x8.tflite",
+    "espdl_int8": "int8.espdl",
 }
 # The variant a .tflite source is, by its input's dtype.
 TFLITE_KIND_BY_INPUT = {"float32": "tflite_float", "int8": "tflite_int8", "int16": "tflite_int16x8"}
@@ -129,6 +131,7 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
                 "n_test": config.dataset.n_test,
                 "litert": _pkg_version("ai-edge-litert"),
                 "tflite_micro": _pkg_version("tflite-micro"),
+                "espdl": _espdl_key(config),
             }
         )
         plans.append(
@@ -359,6 +362,13 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
             config, p, kind, p.result_dir / FILES[kind], blob, data, x_test, progress
         )
     agreement = float((predictions["tflite_int8"] == predictions["tflite_float"]).mean())
+    skipped: dict[str, str] = {}
+    if config.espdl.enabled:
+        espdl_variant = _espdl_variant(config, p, calibration, x_test, data, predictions, progress)
+        if isinstance(espdl_variant, str):
+            skipped["espdl_int8"] = espdl_variant
+        else:
+            variants["espdl_int8"] = espdl_variant
     if training is not None:
         training = replace(training, representative_samples=len(calibration))
     result = ModelResult(
@@ -371,9 +381,81 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
         agreement_int8_float=round(agreement, 6),
         cache_key=p.result_key,
         source=_source_info(config, p.name),
+        skipped=skipped,
     )
     write_atomic(p.result_path, dumps(result.to_dict()))
     return result
+
+
+def _espdl_key(config: Config) -> dict:
+    """What the espdl_int8 variant depends on beyond the float TFLite file and calibration."""
+    if not config.espdl.enabled:
+        return {"enabled": False}
+    from tinyreport.pipeline import espdl
+
+    return {**config.espdl.model_dump(), **espdl.versions()}
+
+
+def _espdl_variant(config, p, calibration, x_test, data, predictions, progress) -> Variant | str:
+    """Quantize the float TFLite file with ESP-PPQ and evaluate it on the host; return the
+    variant, or the sentence saying why it was not built (the extra is not installed)."""
+    from tinyreport.analysis.espdl_reader import parse_espdl
+    from tinyreport.pipeline import espdl, evaluate
+
+    if espdl.missing():
+        return espdl.NOT_BUILT
+    cfg = config.espdl
+    progress.stage(p.name, f"quantizing with ESP-PPQ for the {cfg.target} (ESP-DL int8)")
+    built = espdl.build(
+        p.name,
+        p.result_dir / FILES["tflite_float"],
+        calibration,
+        x_test,
+        cfg.target,
+        cfg.error_samples,
+        cfg.int16_layers,
+    )
+    path = p.result_dir / FILES["espdl_int8"]
+    write_atomic(path, built.espdl)
+    model = parse_espdl(built.espdl, path.name)
+    runtime = f"esp-ppq {espdl.versions()['esp-ppq']} TorchExecutor (host simulation)"
+    graphwise = [{"layer": k, "nsr": round(v, 8)} for k, v in built.graphwise.items()]
+    layerwise = [{"layer": k, "nsr": round(v, 8)} for k, v in built.layerwise.items()]
+    details = {
+        "provenance": SIMULATED_HOST,
+        "target": cfg.target,
+        "scheme": "int8 weights and activations, per-tensor power-of-two scales (ESP-PPQ)",
+        "agreement_tflite_int8": round(
+            float((built.predictions == predictions["tflite_int8"]).mean()), 6
+        ),
+        "file": model.to_dict(),
+        "graphwise": graphwise,
+        "layerwise": layerwise,
+        "output_nsr": graphwise[-1]["nsr"] if graphwise else None,
+        "error_samples": built.error_samples,
+        "thresholds": {"output_nsr": espdl.OUTPUT_NSR_LIMIT, "layer_nsr": espdl.LAYER_NSR_LIMIT},
+        "not_measured": ["internal RAM", "PSRAM", "parameter copy", "latency"],
+        "mixed": None,
+    }
+    if built.mixed is not None:
+        mixed_path = p.result_dir / "mixed.espdl"
+        write_atomic(mixed_path, built.mixed["espdl"])
+        details["mixed"] = {
+            "int16_layers": built.mixed["layers"],
+            "path": _rel(mixed_path, config.root.resolve()),
+            "size_bytes": len(built.mixed["espdl"]),
+            "sha256": hashlib.sha256(built.mixed["espdl"]).hexdigest(),
+            "accuracy": round(float((built.mixed["predictions"] == data.y_test).mean()), 6),
+            "file": parse_espdl(built.mixed["espdl"], mixed_path.name).to_dict(),
+        }
+    return Variant(
+        kind="espdl_int8",
+        path=_rel(path, config.root.resolve()),
+        size_bytes=len(built.espdl),
+        sha256=hashlib.sha256(built.espdl).hexdigest(),
+        evaluation=evaluate.summarize(built.predictions, data.y_test, data.n_classes, runtime),
+        details=details,
+    )
 
 
 def _source_info(config: Config, name: str) -> dict:
@@ -592,6 +674,30 @@ def _dataset_info(config: Config, source: DataSource, data: Dataset | None) -> D
     return info
 
 
+def attach_espdl_profiles(config: Config, models: list[ModelResult]) -> list[ModelResult]:
+    """Put what ESP-DL's profilers printed on a board (memory, latency) on the model's ESP-DL
+    variant, from every log in the logs folder; the log that comes last in name order wins."""
+    logs_dir = config.path(config.output.logs_dir)
+    if not logs_dir.is_dir():
+        return models
+    from tinyreport.device.serial.espdl_log import espdl_device_figures, parse_espdl_profiles
+
+    found: dict[str, dict] = {}
+    for path in sorted(p for p in logs_dir.glob("*.log") if p.is_file()):
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            found |= espdl_device_figures(
+                parse_espdl_profiles(lines), _rel(path, config.root.resolve())
+            )
+    out = []
+    for m in models:
+        v = m.variants.get("espdl_int8")
+        if v is not None and m.name in found:
+            v = replace(v, details={**v.details, "device": found[m.name]})
+            m = replace(m, variants={**m.variants, "espdl_int8": v})
+        out.append(m)
+    return out
+
+
 def check_outputs(
     config: Config,
     results_path: Path | None = None,
@@ -732,6 +838,7 @@ def collect(
 
     models = [analyze_variants(config, m) for m in models]
     models, device_logs = attach_device_runs(config, models, warn, progress)
+    models = attach_espdl_profiles(config, models)
     results = Results(
         tinyreport_version=__version__,
         board=config.board,

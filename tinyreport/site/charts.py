@@ -529,3 +529,53 @@ def feasibility_map(
         yaxis={"type": "multicategory" if grouped else "category", "autorange": "reversed"},
         height=160 + 26 * max(len(boards), 4),
     )
+
+
+def espdl_errors(model: ModelResult) -> dict:
+    """ESP-PPQ's noise-to-signal ratio per layer (graphwise and layerwise), in percent, on a log
+    axis, with the ESP-DL guide's thresholds (output < 10 %, a layer < 1 %) as lines."""
+    d = model.variants["espdl_int8"].details
+    layers = [row["layer"] for row in d["graphwise"]]
+    short = [f"{i}: {name.split('/')[-1][:28]}" for i, name in enumerate(layers)]
+    by_layer = {row["layer"]: row["nsr"] for row in d["layerwise"]}
+    data = [
+        {
+            "type": "bar",
+            "name": "graphwise (error so far, at the layer's output)",
+            "x": short,
+            "y": [round(100 * row["nsr"], 5) for row in d["graphwise"]],
+            "hovertemplate": "%{x}: %{y:.4f} %<extra>graphwise</extra>",
+        },
+        {
+            "type": "bar",
+            "name": "layerwise (the layer alone quantized)",
+            "x": short,
+            "y": [round(100 * by_layer.get(name, 0.0), 5) for name in layers],
+            "hovertemplate": "%{x}: %{y:.4f} %<extra>layerwise</extra>",
+        },
+    ]
+    limits = d["thresholds"]
+    shapes = [
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "y0": 100 * value,
+            "y1": 100 * value,
+            "line": {"dash": "dash", "width": 1},
+        }
+        for value in (limits["output_nsr"], limits["layer_nsr"])
+    ]
+    return _figure(
+        data,
+        "ESP-DL int8: quantization noise per layer",
+        [
+            f"ESP-PPQ's graphwise and layerwise error analysis on {d['error_samples']:,} "
+            f"calibration samples (simulated on host, target {d['target']}); dashed lines: the "
+            "ESP-DL guide's thresholds, output 10 %, a layer 1 %"
+        ],
+        barmode="group",
+        yaxis={"title": {"text": "noise-to-signal, % (log scale)"}, "type": "log"},
+        shapes=shapes,
+    )

@@ -28,6 +28,7 @@ from tinyreport.results import (
     MEASURED_DEVICE,
     MEASURED_HOST,
     MEASURED_HOST_TFLM,
+    SIMULATED_HOST,
     VARIANT_TITLES,
     VARIANTS,
     ModelResult,
@@ -46,6 +47,7 @@ PROVENANCE_LABELS = {
     COMPUTED: "computed exactly",
     ESTIMATED: "estimated",
     PREDICTED: "predicted",
+    SIMULATED_HOST: "simulated on host (not measured on a device)",
 }
 LATENCY_PAGE = "latency.md"  # the latency model, its data and its measured error (docs/)
 
@@ -986,7 +988,13 @@ def page_data(results: Results) -> dict[str, Any]:
 
 
 #: The pages every results file gives, besides one card per model (`models/NAME.md`).
-PAGES = ("index.md", "compare/variants.md", "compare/feasibility.md", "config.md")
+PAGES = (
+    "index.md",
+    "compare/variants.md",
+    "compare/feasibility.md",
+    "compare/tflm-vs-espdl.md",
+    "config.md",
+)
 
 
 def page_names(model_names: Iterable[str]) -> list[str]:
@@ -1006,6 +1014,30 @@ def page_is_ours(path: Path) -> bool:
     return GENERATED_MARK in head
 
 
+def espdl_rows(results: Results) -> list[dict[str, Any]]:
+    """Per model: TFLM int8 beside ESP-DL int8, or why ESP-DL int8 is missing."""
+    rows = []
+    for m in results.models:
+        tflm = m.variants.get("tflite_int8")
+        espdl = m.variants.get("espdl_int8")
+        if tflm is None or (espdl is None and "espdl_int8" not in m.skipped):
+            continue
+        row: dict[str, Any] = {"model": m, "tflm": tflm, "espdl": espdl}
+        row["skipped"] = m.skipped.get("espdl_int8")
+        if espdl is not None:
+            d = espdl.details
+            by_layer = sorted(d["layerwise"], key=lambda r: -r["nsr"])
+            row["worst"] = by_layer[:3]
+            row["over_layer_limit"] = [
+                r for r in d["layerwise"] if r["nsr"] >= d["thresholds"]["layer_nsr"]
+            ]
+            tflm_a = (tflm.analysis or {}).get("model") or {}
+            row["tflm_param_bytes"] = tflm_a.get("param_bytes")
+            row["chart"] = charts.espdl_errors(m)
+        rows.append(row)
+    return rows
+
+
 def render(results: Results) -> dict[str, str]:
     """Render every generated page from the results; deterministic."""
     env = environment()
@@ -1019,6 +1051,9 @@ def render(results: Results) -> dict[str, str]:
             results=results, page=data
         ),
         "config.md": env.get_template("config.md.jinja").render(sections=config_reference()),
+        "compare/tflm-vs-espdl.md": env.get_template("espdl.md.jinja").render(
+            results=results, page=data, rows=espdl_rows(results)
+        ),
     }
     card = env.get_template("model.md.jinja")
     for model in results.models:
