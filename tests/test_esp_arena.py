@@ -61,7 +61,7 @@ EXPECTED: dict[str, dict[str, str]] = {"esp32": _COMMON, "esp32s3": _COMMON}
 SCRATCH_DIFFERS: set[str] = set()
 
 # What real ESP32 boards (esp-tflite-micro 1.3.x, ESP-IDF 5.5, ESP-NN) report as
-# arena_used_bytes() for the MLPerf Tiny reference models.
+# arena_used_bytes() for TFLM's person detection example and three MLPerf Tiny reference models.
 ESP32_BOARDS = {
     "tflm__person_detect.tflite": 82_300,  # person detection (TFLM's example)
     "tiny__kws_ref_model.tflite": 22_780,  # keyword spotting, DS-CNN
