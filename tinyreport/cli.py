@@ -146,16 +146,35 @@ def capture(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the device runs as JSON.")
 @click.option("--strict", is_flag=True, help="Treat every problem in a log as an error.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("tinyreport.toml"),
+    show_default=True,
+    help="Configuration whose [[ingest.patterns]] are read too, when the file exists.",
+)
 def ingest(
-    logs: tuple[Path, ...], model_paths: tuple[Path, ...], as_json: bool, strict: bool
+    logs: tuple[Path, ...],
+    model_paths: tuple[Path, ...],
+    as_json: bool,
+    strict: bool,
+    config_path: Path,
 ) -> None:
     """Read device logs and print the runs they hold, with statistics."""
     from tinyreport.device.serial import ingest as ingest_mod
     from tinyreport.progress import Progress
 
+    patterns: tuple = ()
+    if config_path.is_file():  # the project's own log formats, when there is a project here
+        from tinyreport.config import load_config
+
+        patterns = load_config(config_path).log_patterns()
     known = ingest_mod.known_models_from(list(model_paths))
     with Progress.for_terminal() as progress:
-        reports = ingest_mod.ingest_reports(list(logs), known, progress=progress.bytes_read)
+        reports = ingest_mod.ingest_reports(
+            list(logs), known, progress=progress.bytes_read, patterns=patterns
+        )
     if as_json:
         for piece in ingest_mod.json_pieces(reports):
             click.echo(piece, nl=False)

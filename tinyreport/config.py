@@ -127,6 +127,44 @@ class EspdlConfig(_Section):
     )
 
 
+class PatternConfig(_Section):
+    """A line format of your own firmware: a regular expression (Python syntax, searched in
+    each log line) whose named groups say what the line holds: `op` and `index` (an
+    operator), `us`, `ms` or `ticks` (a time: with `op` the operator's, else one inference's),
+    `arena_bytes`, `free_bytes`, `model` (the model's name in this file)."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Names the format on the pages.")
+    regex: str = Field(min_length=1, max_length=2000, description="The regular expression.")
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, regex: str) -> str:
+        import re
+
+        try:
+            compiled = re.compile(regex)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        groups = set(compiled.groupindex)
+        known = {"op", "index", "us", "ms", "ticks", "arena_bytes", "free_bytes", "model"}
+        if groups - known:
+            raise ValueError(
+                f"unknown named groups {', '.join(sorted(groups - known))}; "
+                f"use {', '.join(sorted(known))}"
+            )
+        if not groups & {"us", "ms", "ticks", "arena_bytes", "free_bytes", "model"}:
+            raise ValueError("needs a named group for a figure (us, ms, ticks, arena_bytes, ...)")
+        return regex
+
+
+class IngestConfig(_Section):
+    """How device logs are read, beyond the built-in formats."""
+
+    patterns: list[PatternConfig] = Field(
+        [], max_length=50, description="Your firmware's own line formats ([[ingest.patterns]])."
+    )
+
+
 class MlpConfig(_Section):
     """Flatten -> Dense ReLU layers -> Dense softmax over the classes."""
 
@@ -216,6 +254,7 @@ class Config(_Section):
     training: TrainingConfig = TrainingConfig()
     quantization: QuantizationConfig = QuantizationConfig()
     espdl: EspdlConfig = EspdlConfig()
+    ingest: IngestConfig = IngestConfig()
     output: OutputConfig = OutputConfig()
     models: dict[Annotated[str, Field(pattern=NAME_PATTERN)], ModelConfig] = Field(min_length=1)
 
@@ -229,6 +268,12 @@ class Config(_Section):
         if board not in board_ids():
             raise ValueError(f"unknown board; choose one of: {', '.join(board_ids())}")
         return board
+
+    def log_patterns(self) -> tuple:
+        """The [[ingest.patterns]] as the log parser takes them."""
+        from tinyreport.device.serial.parse import UserPattern
+
+        return tuple(UserPattern(p.name, p.regex) for p in self.ingest.patterns)
 
     def path(self, relative: str) -> Path:
         """Resolve a configured path against the configuration file's directory."""
@@ -326,6 +371,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("[training]", TrainingConfig),
     ("[quantization]", QuantizationConfig),
     ("[espdl]", EspdlConfig),
+    ("[[ingest.patterns]]", PatternConfig),
     ("[output]", OutputConfig),
     ('[models.NAME] with kind = "mlp"', MlpConfig),
     ('[models.NAME] with kind = "cnn"', CnnConfig),
@@ -365,7 +411,10 @@ def reference() -> list[dict]:
     for title, model in SECTIONS:
         rows = []
         for key, field in model.model_fields.items():
-            if key in ("dataset", "training", "quantization", "espdl", "output", "models", "root"):
+            if key in (
+                "dataset", "training", "quantization", "espdl", "ingest", "output", "models",
+                "root",
+            ):  # fmt: skip
                 continue
             annotation, item_rules = _type_name(field.annotation)
             default = "required" if field.is_required() else repr(field.default)

@@ -596,7 +596,13 @@ def attach_device_runs(
     known = {sha: f"{name}_{kind.removeprefix('tflite_')}" for sha, (name, kind) in owner.items()}
     on_bytes = None if progress is None else progress.bytes_read
     # Logs are named relative to the project everywhere, problems included.
-    reports = ingest_reports(paths, known, relative_to=config.root.resolve(), progress=on_bytes)
+    reports = ingest_reports(
+        paths,
+        known,
+        relative_to=config.root.resolve(),
+        progress=on_bytes,
+        patterns=config.log_patterns(),
+    )
 
     # The latest runs of each model variant and provenance, as (log index, run index).
     latest: dict[tuple[str, str, object], list[tuple[int, int]]] = {}

@@ -29,6 +29,7 @@ from tinyreport.device.serial.parse import (
     ParsedLog,
     Problem,
     Record,
+    UserPattern,
     gc_paused,
     parse_stream,
 )
@@ -616,6 +617,7 @@ def ingest_reports(
     known_models: Mapping[str, str],
     relative_to: Path | None = None,
     progress: ByteProgress | None = None,
+    patterns: tuple[UserPattern, ...] = (),
 ) -> list[LogReport]:
     """Read and parse every log, build runs, and fold duplicates into their first copy.
 
@@ -636,7 +638,7 @@ def ingest_reports(
             if size is not None and size > MAX_LOG_BYTES:
                 raise _too_long(name, True)
             report = LogReport(path=name)
-            for boot in parse_stream(_pieces(f, name, size, progress), name):
+            for boot in parse_stream(_pieces(f, name, size, progress), name, patterns):
                 with gc_paused():
                     runs = _add_boot(report, boot, known_models)
                     for run in runs:

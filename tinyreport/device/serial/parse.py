@@ -262,6 +262,11 @@ _PROFILER = re.compile(
 )
 _OPERATOR_TAG = re.compile(r"[A-Z][A-Z0-9_]*")
 _ARENA_SIZE = re.compile(r"Configured arena size = (?P<n>[0-9]+)")
+_RUNNER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:Iterations|Ierations|Invokes?)\((?P<n>[0-9]+)\)")
+_OP_EXECUTED = re.compile(
+    r"Operation (?P<op>[A-Z][A-Z0-9_]*) \(number (?P<i>[0-9]+)\) executed in "
+    + r"(?P<num>[0-9]+(?:\.[0-9]+)?) ?(?P<unit>microseconds|milliseconds|us|ms|µs)\.?"
+)
 _LAB05_TIME = re.compile(r"Inference time:\s*" + _TIME_RE + r"\.?")
 _LAB05_ARENA = re.compile(r"Arena used:\s*" + _BYTES_RE + r"\.?")
 _ESPDL_MODEL = re.compile(r"model:(?P<name>[^,\s]+), version:-?[0-9]+(, description:.*)?")
@@ -276,6 +281,45 @@ _TEXT_OP = re.compile(r"\b(?P<op>[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{3,})\b\s*[:
 _TEXT_LATENCY = re.compile(r"\binferenc|\binvoke|\blatency|\binference")
 
 
+class UserPattern:
+    """One of the project's own line formats: a regular expression whose named groups say what
+    a line holds (`op`, `index`, `us`, `ms`, `ticks`, `arena_bytes`, `free_bytes`, `model`)."""
+
+    GROUPS = ("op", "index", "us", "ms", "ticks", "arena_bytes", "free_bytes", "model")
+
+    def __init__(self, name: str, regex: str) -> None:
+        self.name = name
+        self.regex = re.compile(regex)
+        self.fmt = f"pattern:{name}"
+
+    def findings(self, m: re.Match) -> list[Finding]:
+        g = {k: v for k, v in m.groupdict().items() if v is not None}
+        out: list[Finding] = []
+        if "model" in g:
+            out.append(("model_name", {"name": g["model"]}, self.fmt, MEDIUM))
+        timing: dict[str, object] = {}
+        if "us" in g:
+            timing = {"us": float(g["us"])}
+        elif "ms" in g:
+            timing = {"us": 1000.0 * float(g["ms"])}
+        elif "ticks" in g:
+            timing = {"ticks": int(g["ticks"])}
+        if "op" in g and timing:
+            fields: dict[str, object] = {"op": g["op"], **timing}
+            if "index" in g:
+                fields["i"] = int(g["index"])
+            out.append(("op", fields, self.fmt, MEDIUM))
+        elif timing:
+            key = "us" if "us" in timing else "ticks"
+            out.append(("lat", {key: [timing[key]], "i": None}, self.fmt, MEDIUM))
+        if "arena_bytes" in g:
+            fields = {"status": "ok", "arena_used_bytes": int(g["arena_bytes"])}
+            out.append(("alloc", fields, self.fmt, MEDIUM))
+        if "free_bytes" in g:
+            out.append(("heap", {"free_internal_bytes": int(g["free_bytes"])}, self.fmt, MEDIUM))
+        return out
+
+
 class _LineParser:
     """The formats other than ours; some tables need a little state from line to line.
 
@@ -283,9 +327,10 @@ class _LineParser:
     of another format costs a character test, not a regular expression.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, patterns: tuple[UserPattern, ...] = ()) -> None:
         self.table: str | None = None  # which table's rows we are in
         self.table_index = 0
+        self.patterns = patterns  # the project's own line formats ([[ingest.patterns]])
 
     def parse(self, text: str) -> list[Finding]:
         body = text.strip()
@@ -402,6 +447,12 @@ class _LineParser:
         if m is None:
             return None
         if not _OPERATOR_TAG.fullmatch(m["tag"]):
+            # TFLM's benchmark runners: `KeywordRunNIerations(10) took 340 ticks (340 ms)` is
+            # ten invokes; the figure kept is the mean of one, to the millisecond printed.
+            runner = _RUNNER.fullmatch(m["tag"])
+            if runner is not None and int(runner["n"]) > 0:
+                us = 1000.0 * int(m["ms"]) / int(runner["n"])
+                return [("lat", {"us": [us], "i": None}, FMT_BENCHMARK, MEDIUM)]
             return []  # an event of the application (e.g. TfliteGetModel), not an operator
         fields: dict[str, object] = {"op": m["tag"], "ticks": int(m["ticks"])}
         return [("op", fields, FMT_PROFILER, MEDIUM)]
@@ -444,6 +495,25 @@ class _LineParser:
             return []
         return None
 
+    def _executed(self, body: str) -> list[Finding] | None:
+        """`Operation FULLY_CONNECTED (number 0) executed in 33 microseconds.`"""
+        if " executed in " not in body:
+            return None
+        m = _OP_EXECUTED.fullmatch(body)
+        if m is None:
+            return None
+        unit = {"microseconds": "us", "milliseconds": "ms"}.get(m["unit"], m["unit"])
+        fields = {"op": m["op"], "i": int(m["i"]), **_time_fields(m["num"], unit)}
+        return [("op", fields, FMT_TEXT, MEDIUM)]
+
+    def _user(self, body: str) -> list[Finding] | None:
+        """The project's own line formats, tried before the free-text reading."""
+        for pattern in self.patterns:
+            m = pattern.regex.search(body)
+            if m is not None:
+                return pattern.findings(m)
+        return None
+
     def _text(self, body: str) -> list[Finding] | None:
         """Free text stating a figure with its unit: the least trusted reading."""
         lower = body.lower()
@@ -483,6 +553,8 @@ class _LineParser:
         _benchmark,
         _lab05,
         _espdl,
+        _executed,
+        _user,
         _text,
     )
 
@@ -504,7 +576,7 @@ _PLAIN_RECORD = re.compile(
 # The words are looked for in the lower-cased line, as the free-text parser does.
 _NOTABLE_WORD = re.compile(
     r"@tr|esp-rom:|rst:0x|arena|free|inferenc|invoke|latency|unique tag|\"event\"|internal ram"
-    r"|failed|allocatetensors|model:|test |summary|\+[-+]"
+    r"|failed|allocatetensors|model:|test |summary|\+[-+]| executed in "
 )
 _NOTABLE_SHAPE = re.compile(
     r"took -?[0-9]+ (?:ticks|cycles)|[A-Z0-9][\s:=]+[0-9][0-9.]*\s*(?:[µμums]|ticks|cycles)"
@@ -541,17 +613,23 @@ class _Reader:
     capture) are told apart that way, and by model id. A reset banner ends them all.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, patterns: tuple[UserPattern, ...] = ()) -> None:
         self.path = path
+        self.patterns = patterns
         self.base = 0  # offset in the log of the data being read (its byte 0)
         self.n_boots = 1
         first = Boot(index=0, offset=0)
         self.boots = [first]  # not handed out yet, in order
-        self.legacy = _LineParser()
+        self.legacy = _LineParser(self.patterns)
         self.current = _Session(first)  # the session that got the last record
         self.open = [self.current]  # sessions that may get more records
         self.count = 0  # protocol records read
         self.ambiguous: set[int] = set()  # boots already told that records could be either's
+
+    def notable(self, text: str) -> bool:
+        """Whether a line (or a stretch of lines) can matter: see _notable; a project's own
+        formats make their lines matter too."""
+        return _notable(text) or any(p.regex.search(text) for p in self.patterns)
 
     def new_boot(self, offset: int, keep_open: bool = False) -> None:
         """Start a boot at ``offset`` (of the data being read); a reset closes every session."""
@@ -568,7 +646,7 @@ class _Reader:
         else:
             self.open = [session]
         self.current = session
-        self.legacy = _LineParser()
+        self.legacy = _LineParser(self.patterns)
 
     def finished(self) -> list[Boot]:
         """Hand out the boots that nothing more can be added to, in order (not the last one)."""
@@ -588,7 +666,7 @@ class _Reader:
         if self.legacy.table is None and end - start <= _MAX_LINE:
             # Cleaning the lines together reads each as alone (colour codes and UTF-8 never
             # span a newline, and nothing is cut): when none of it is notable, none is read.
-            if not _notable(clean_line(data[start:end])):
+            if not self.notable(clean_line(data[start:end])):
                 return number + data.count(b"\n", start, end) + 1
         offset = start
         for raw in data[start:end].split(b"\n"):
@@ -610,7 +688,7 @@ class _Reader:
                 number,
                 f"line of {length:,} bytes: only its first {MAX_LINE_BYTES:,} bytes were read",
             )
-        if self.legacy.table is None and not _notable(text):
+        if self.legacy.table is None and not self.notable(text):
             return
         banner = text.find(_ROM_START)
         if banner < 0 and not _ROM_RESET.match(text.strip()):
@@ -790,18 +868,22 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def parse_log(data: bytes, path: str = "<bytes>") -> ParsedLog:
+def parse_log(
+    data: bytes, path: str = "<bytes>", patterns: tuple[UserPattern, ...] = ()
+) -> ParsedLog:
     """Parse a whole log; return its boots with their records and problems."""
     with gc_paused():
-        reader = _Reader(path)
+        reader = _Reader(path, patterns)
         _read(reader, data, 1)
         return ParsedLog(path=path, n_bytes=len(data), boots=reader.boots)
 
 
-def parse_log_by_line(data: bytes, path: str = "<bytes>") -> ParsedLog:
+def parse_log_by_line(
+    data: bytes, path: str = "<bytes>", patterns: tuple[UserPattern, ...] = ()
+) -> ParsedLog:
     """Parse a log one line at a time: the reference that parse_log() must equal, slower."""
     with gc_paused():
-        reader = _Reader(path)
+        reader = _Reader(path, patterns)
         offset = 0
         for number, raw in enumerate(data.split(b"\n"), start=1):
             reader.line(raw, offset, number)
@@ -809,14 +891,16 @@ def parse_log_by_line(data: bytes, path: str = "<bytes>") -> ParsedLog:
         return ParsedLog(path=path, n_bytes=len(data), boots=reader.boots)
 
 
-def parse_stream(chunks: Iterable[bytes], path: str = "<bytes>") -> Iterator[Boot]:
+def parse_stream(
+    chunks: Iterable[bytes], path: str = "<bytes>", patterns: tuple[UserPattern, ...] = ()
+) -> Iterator[Boot]:
     """Parse a log given as successive pieces; yield its boots, in order, as each is complete.
 
     The boots are those parse_log() gives for the pieces joined. What is held at a time is
     one piece, the boots still open (a few: see _Reader), and the line being read; of a line
     longer than MAX_LINE_BYTES only that much is kept.
     """
-    reader = _Reader(path)
+    reader = _Reader(path, patterns)
     pending = bytearray()  # the start of a line whose end has not come yet
     skipping = 0  # bytes of an over-long line dropped so far (its end not come yet)
     base = 0  # offset of pending[0] in the log
