@@ -3,6 +3,8 @@ non-zero exit, before anything is written; the config accepts the documented key
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from e2e import results, tinyreport
@@ -141,3 +143,44 @@ def test_float_sensor_data_trains_a_builtin_cnn_with_1d_convolutions(tmp_path):
     assert model["architecture"][0].startswith("Reshape -> 16x1")
     assert model["architecture"][1].startswith("Conv1D -> 14x4")
     assert results(root)["dataset"]["labels"] == ["low", "high"]
+
+
+@pytest.mark.parametrize(
+    ("name", "labels", "y_shape"),
+    [
+        ("fashion_mnist", ["T-shirt/top", "Trouser", "Pullover"], (30,)),
+        ("cifar10", ["airplane", "automobile", "bird"], (30, 1)),  # CIFAR's labels are columns
+    ],
+)
+def test_keras_data_sets_by_name_with_their_class_names(monkeypatch, name, labels, y_shape):
+    """`source = "keras"` with a name loads through keras.datasets (stubbed here: no network),
+    names the classes as Keras documents them, and hashes the arrays for the cache key."""
+    import keras
+
+    from tinyreport.config import DatasetConfig
+    from tinyreport.pipeline.data import load_dataset, resolve_source
+
+    rng = np.random.default_rng(1)
+    shape = (28, 28) if name == "fashion_mnist" else (32, 32, 3)
+    x = rng.integers(0, 256, (30, *shape), dtype=np.uint8)
+    y = (np.arange(30) % 10).reshape(y_shape)
+    calls = []
+
+    def load_data():
+        calls.append(name)
+        return (x, y), (x[:20], y[:20])
+
+    monkeypatch.setattr(getattr(keras.datasets, name), "load_data", load_data)
+    cfg = DatasetConfig(source="keras", name=name, n_train=25, n_test=20)
+    source = resolve_source(cfg, Path("."))
+    assert source.keras_name == name and source.path is None
+    data = load_dataset(cfg, source)
+    assert data.labels[:3] == labels and data.n_classes == 10
+    assert data.input_shape == shape and data.y_train.shape == (25,)
+    assert len(source.sha256) == 64 and calls == [name, name]
+    y_changed = y.copy()
+    y_changed.flat[0] = 9
+    monkeypatch.setattr(
+        getattr(keras.datasets, name), "load_data", lambda: ((x, y_changed), (x[:20], y[:20]))
+    )
+    assert resolve_source(cfg, Path(".")).sha256 != source.sha256  # another data set, another key
