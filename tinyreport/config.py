@@ -165,7 +165,41 @@ class IngestConfig(_Section):
     )
 
 
-class MlpConfig(_Section):
+OPTIMIZATIONS = ("qat", "prune", "float16", "dynamic", "int16x8")
+
+
+class _KerasModel(_Section):
+    """Keys of every model section that has a Keras model: extra variants and distillation."""
+
+    optimize: list[Literal[OPTIMIZATIONS]] = Field(
+        [],
+        description="Extra variants: `float16` (float16 weights), `dynamic` (int8 weights, "
+        "float activations), `int16x8` (int16 activations, int8 weights), `prune` (magnitude "
+        "pruning to `sparsity`, fine-tuned, full int8), `qat` (quantization-aware training; "
+        "not built yet: the results say why).",
+    )
+    sparsity: float = Field(
+        0.5, ge=0.05, le=0.95, description="Share of each layer's weights `prune` sets to zero."
+    )
+    teacher: str | None = Field(
+        None,
+        pattern=NAME_PATTERN,
+        description="A model defined above this one: this model is trained from its soft "
+        "targets (knowledge distillation), and once more alone for comparison.",
+    )
+    alpha: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Distillation: weight of the true labels' loss (the rest "
+        "goes to the teacher's soft targets).",
+    )
+    temperature: float = Field(
+        10.0, gt=0, le=100, description="Distillation: softmax temperature of the soft targets."
+    )
+
+
+class MlpConfig(_KerasModel):
     """Flatten -> Dense ReLU layers -> Dense softmax over the classes."""
 
     kind: Literal["mlp"]
@@ -173,7 +207,7 @@ class MlpConfig(_Section):
     epochs: int | None = Field(None, ge=1, le=200, description="Overrides training.epochs.")
 
 
-class CnnConfig(_Section):
+class CnnConfig(_KerasModel):
     """(Conv 3x3 ReLU -> MaxPool 2x2) per filter count -> Flatten -> Dense ReLU -> Dense softmax.
 
     Images (HxW or HxWxC) get 2-D convolutions; 1-D inputs (L or LxC) get 1-D ones (kernel 3,
@@ -190,7 +224,7 @@ class CnnConfig(_Section):
     epochs: int | None = Field(None, ge=1, le=200, description="Overrides training.epochs.")
 
 
-class KerasConfig(_Section):
+class KerasConfig(_KerasModel):
     """A Keras model of your own: a trained `.keras` file used as is, or a builder to train."""
 
     kind: Literal["keras"]
@@ -214,6 +248,8 @@ class KerasConfig(_Section):
             raise ValueError("`path` must name a .keras file")
         if self.path is not None and self.epochs is not None:
             raise ValueError("`epochs` is only used with `builder`: a .keras file is not trained")
+        if self.path is not None and self.teacher is not None:
+            raise ValueError("`teacher` is only used with `builder`: a .keras file is not trained")
         return self
 
 
@@ -274,6 +310,23 @@ class Config(_Section):
         from tinyreport.device.serial.parse import UserPattern
 
         return tuple(UserPattern(p.name, p.regex) for p in self.ingest.patterns)
+    @model_validator(mode="after")
+    def _teachers(self) -> Config:
+        names = list(self.models)
+        for i, (name, spec) in enumerate(self.models.items()):
+            teacher = getattr(spec, "teacher", None)
+            if teacher is None:
+                continue
+            if teacher not in names[:i]:
+                raise ValueError(
+                    f"models.{name}.teacher: {teacher!r} must name a model defined above {name}"
+                )
+            if self.models[teacher].kind == "tflite":
+                raise ValueError(
+                    f"models.{name}.teacher: {teacher!r} is a .tflite model; a teacher needs "
+                    "a Keras model"
+                )
+        return self
 
     def path(self, relative: str) -> Path:
         """Resolve a configured path against the configuration file's directory."""

@@ -12,11 +12,25 @@ from typing import Any
 #    per-variant evaluation, optional `analysis` per TFLite variant, optional `device` runs.
 FORMAT_VERSION = 1
 
-VARIANTS = ("keras", "tflite_float", "tflite_int8", "tflite_int16x8", "espdl_int8")  # display order
+VARIANTS = (  # in display order
+    "keras",
+    "tflite_float",
+    "tflite_float16",
+    "tflite_dynamic_int8",
+    "tflite_int8",
+    "tflite_pruned_int8",
+    "tflite_qat_int8",
+    "tflite_int16x8",
+    "espdl_int8",
+)
 VARIANT_TITLES = {
     "keras": "Keras",
     "tflite_float": "float TFLite",
+    "tflite_float16": "float16 TFLite",
+    "tflite_dynamic_int8": "dynamic-range int8 TFLite",
     "tflite_int8": "int8 TFLite",
+    "tflite_pruned_int8": "pruned int8 TFLite",
+    "tflite_qat_int8": "QAT int8 TFLite",
     "tflite_int16x8": "int16x8 TFLite",
     "espdl_int8": "ESP-DL int8",
 }
@@ -92,6 +106,7 @@ class Variant:
     tensor_dtypes: list[str] = field(default_factory=list)  # on the inference path
     analysis: dict[str, Any] | None = None  # tinyreport.analysis.analyze document
     details: dict[str, Any] | None = None  # what only this kind of variant has (ESP-DL: errors)
+    no_arena: str | None = None  # why TFLM cannot run this variant (then no arena, no analysis)
 
     @property
     def accuracy(self) -> float | None:
@@ -151,8 +166,10 @@ class ModelResult:
 
     @property
     def tflite_kinds(self) -> list[str]:
-        """The TFLite variants this model has, in display order."""
-        return [k for k in self.kinds if k.startswith("tflite_")]
+        """The TFLite variants this model has that TFLM can run, in display order."""
+        return [
+            k for k in self.kinds if k.startswith("tflite_") and self.variants[k].no_arena is None
+        ]
 
     @property
     def deploy_kind(self) -> str:

@@ -34,7 +34,14 @@ FILES = {
     "tflite_int8": "int8.tflite",
     "tflite_int16x8": "int16x8.tflite",
     "espdl_int8": "int8.espdl",
+    "tflite_float16": "float16.tflite",
+    "tflite_dynamic_int8": "dynamic_int8.tflite",
+    "tflite_pruned_int8": "pruned_int8.tflite",
+    "tflite_qat_int8": "qat_int8.tflite",
 }
+# Model keys that change only the extra variants (not the training) and those of distillation.
+OPTIMIZE_KEYS = {"optimize", "sparsity"}
+TEACHER_KEYS = {"teacher", "alpha", "temperature"}
 # The variant a .tflite source is, by its input's dtype.
 TFLITE_KIND_BY_INPUT = {"float32": "tflite_float", "int8": "tflite_int8", "int16": "tflite_int16x8"}
 
@@ -98,6 +105,29 @@ def _source_key(config: Config, name: str) -> dict:
     return {"file_sha256": file_sha256(path)}
 
 
+def _teacher_key(spec, plans: list[ModelPlan]) -> dict:
+    """A distilled model's training depends on its teacher's: nothing for other models, so
+    their cache keys stay as they were."""
+    teacher = getattr(spec, "teacher", None)
+    if teacher is None:
+        return {}
+    done = {p.name: p.train_key for p in plans}
+    return {
+        "teacher": {"key": done[teacher], **spec.model_dump(include=TEACHER_KEYS)},
+        "distill_code": _code("pipeline/optimize"),
+    }
+
+
+def _optimize_key(spec) -> dict:
+    """The extra variants asked for: nothing when there are none, so other keys stay."""
+    if not getattr(spec, "optimize", None):
+        return {}
+    return {
+        "optimize": spec.model_dump(include=OPTIMIZE_KEYS),
+        "code_opt": _code("pipeline/optimize"),
+    }
+
+
 def plan(config: Config, source: DataSource) -> list[ModelPlan]:
     """Compute each model's cache keys without touching TensorFlow."""
     artifacts = config.path(config.output.artifacts_dir)
@@ -108,7 +138,8 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
                 "tinyreport": __version__,
                 "code": _code("pipeline/train", "pipeline/data"),
                 "tensorflow": _pkg_version("tensorflow"),
-                "model": spec.model_dump(exclude={"epochs"}),
+                "model": spec.model_dump(exclude={"epochs"} | OPTIMIZE_KEYS | TEACHER_KEYS),
+                **_teacher_key(spec, plans),
                 "source": _source_key(config, name),
                 "training": {**config.training.model_dump(), "epochs": config.epochs_for(name)},
                 "data": source.sha256,
@@ -128,6 +159,7 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
                     "results",
                 ),
                 "quantization": config.quantization.model_dump(),
+                **_optimize_key(spec),
                 "n_test": config.dataset.n_test,
                 "litert": _pkg_version("ai-edge-litert"),
                 "tflite_micro": _pkg_version("tflite-micro"),
@@ -339,6 +371,13 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
         "tflite_float": convert.to_float(model),
         "tflite_int8": convert.to_int8(model, calibration),
     }
+    extra = getattr(spec, "optimize", [])
+    if "float16" in extra:
+        flatbuffers["tflite_float16"] = convert.to_float16(model)
+    if "dynamic" in extra:
+        flatbuffers["tflite_dynamic_int8"] = convert.to_dynamic_int8(model)
+    if "int16x8" in extra:
+        flatbuffers["tflite_int16x8"] = convert.to_int16x8(model, calibration)
     for kind, blob in flatbuffers.items():
         write_atomic(p.result_dir / FILES[kind], blob)
 
@@ -481,7 +520,12 @@ def _tflite_variant(config, p, kind, path, blob, data, x_test, progress):
     mismatch = evaluate.mismatch(inp, out, data.input_shape, data.n_classes)
     pred = None if mismatch else evaluate.tflite_predict(blob, x_test)
     progress.stage(p.name, f"measuring the {kind} arena on host TFLM")
-    host = measure_host_arena(path)
+    try:
+        host, no_arena = measure_host_arena(path), None
+    except ModelFileError as exc:
+        if kind not in OPTIONAL_KINDS:  # a model the user gave, or int8: TFLM must run it
+            raise
+        host, no_arena = None, _tflm_refusal(exc, path, root)
     variant = Variant(
         kind=kind,
         path=_rel(path, root),
@@ -491,18 +535,38 @@ def _tflite_variant(config, p, kind, path, blob, data, x_test, progress):
         if pred is None
         else evaluate.summarize(pred, data.y_test, data.n_classes, evaluate.litert_runtime()),
         not_evaluated=mismatch,
-        arena=HostArena(
+        arena=None
+        if host is None
+        else HostArena(
             host_bytes=host.total_bytes,
             head_bytes=host.head_bytes,
             tail_bytes=host.tail_bytes,
             machine=host.machine,
             tflm_version=host.tflm_version,
         ),
+        no_arena=no_arena,
         input=inp,
         output=out,
         tensor_dtypes=dtypes,
     )
     return variant, pred
+
+
+# Variants made on request; TFLM may refuse them, which the results then say (with its reason).
+OPTIONAL_KINDS = {"tflite_float16", "tflite_dynamic_int8", "tflite_int16x8"}
+
+
+def _tflm_refusal(exc: ModelFileError, path: Path, root: Path) -> str:
+    """Why TFLM cannot run `path`: what the TFLM wheel said, then the analysis's explanation."""
+    from tinyreport.analysis.analyze import analyze
+
+    said = str(exc).split(": ", 1)[-1]
+    try:
+        analyze(path)
+        why = ""
+    except ModelFileError as explained:
+        why = str(explained).replace(f"{path}: ", "").replace(str(path), path.name)
+    return f"TFLM refuses it: {said}" + (f". {why}" if why else "")
 
 
 def _build_tflite(config: Config, p: ModelPlan, data: Dataset, progress: Progress) -> ModelResult:
@@ -554,7 +618,7 @@ def analyze_variants(config: Config, model: ModelResult) -> ModelResult:
     from tinyreport.analysis.analyze import analyze
 
     variants = dict(model.variants)
-    for kind in [k for k in variants if k.startswith("tflite_")]:
+    for kind in model.tflite_kinds:  # those TFLM can run
         document = analyze(config.root.resolve() / variants[kind].path, config.board)
         document["model"]["path"] = variants[kind].path  # relative: results must not name /home
         variants[kind] = replace(variants[kind], analysis=document)

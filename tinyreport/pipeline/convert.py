@@ -56,3 +56,41 @@ def to_int8(model, calibration: np.ndarray) -> bytes:
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     return converter.convert()
+
+
+def to_float16(model) -> bytes:
+    """Float16 weights, float32 activations and input (the converter's float16 mode)."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(with_batch_one(model))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
+
+
+def to_dynamic_int8(model) -> bytes:
+    """Dynamic-range quantization: int8 weights, float activations, no calibration set."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(with_batch_one(model))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    return converter.convert()
+
+
+def to_int16x8(model, calibration: np.ndarray) -> bytes:
+    """int16 activations and int8 weights (the converter's 16x8 mode), int16 input/output."""
+    import tensorflow as tf
+
+    def samples():
+        for image in calibration:
+            yield [image[np.newaxis].astype(np.float32)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(with_batch_one(model))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = samples
+    converter.target_spec.supported_ops = [
+        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+    ]
+    converter.inference_input_type = tf.int16
+    converter.inference_output_type = tf.int16
+    return converter.convert()

@@ -86,6 +86,9 @@ def measure_host_arena(path: Path, arena_size: int = ARENA_SIZE) -> HostArena:
         total, head, tail, records = parse_allocations(proc.stderr + proc.stdout)
     except ValueError:
         detail = _last_line(proc.stderr) or f"exit code {proc.returncode}"
+        said = _tflm_lines(proc.stderr)
+        if said:  # what TFLM printed before the wheel raised: the reason it refused
+            detail = f"{'; '.join(said[-2:])} ({detail})"
         raise ModelFileError(f"TFLM could not load {path}: {detail}") from None
     return HostArena(total, head, tail, records, platform.machine(), tflm_version())
 
@@ -122,6 +125,12 @@ def measure_host_arenas(
             continue
         results.append(HostArena(total, head, tail, records, platform.machine(), tflm_version()))
     return results
+
+
+def _tflm_lines(text: str) -> list[str]:
+    """The lines TFLM's C++ code printed, before any Python traceback."""
+    head = text.split("Traceback (most recent call last):")[0]
+    return [line.strip() for line in head.splitlines() if line.strip()]
 
 
 def _last_line(text: str) -> str:

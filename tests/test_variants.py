@@ -1,0 +1,111 @@
+"""Optimization variants: the converter's other modes, pruning, distillation, and what each
+costs the cache of projects that do not ask for them."""
+
+from __future__ import annotations
+
+import pytest
+from e2e import make_project, results, tinyreport
+
+from tinyreport.config import parse_config
+from tinyreport.errors import ConfigError
+from tinyreport.pipeline.collect import plan
+from tinyreport.pipeline.data import resolve_source
+
+BASE = {"dataset": {"n_train": 100, "n_test": 100}, "training": {"epochs": 1}}
+
+
+def _plans(models: dict):
+    config = parse_config({**BASE, "models": models})
+    return {p.name: p for p in plan(config, resolve_source(config.dataset, config.root))}
+
+
+def test_optimize_keys_change_the_result_key_not_the_training():
+    plain = _plans({"cnn": {"kind": "cnn"}})["cnn"]
+    more = _plans({"cnn": {"kind": "cnn", "optimize": ["float16"], "sparsity": 0.7}})["cnn"]
+    assert more.train_key == plain.train_key  # the same trained model is reused
+    assert more.result_key != plain.result_key
+
+
+def test_a_student_is_keyed_by_its_teacher():
+    a = _plans({"cnn": {"kind": "cnn"}, "s": {"kind": "cnn", "teacher": "cnn"}})
+    b = _plans({"cnn": {"kind": "cnn", "dense": 16}, "s": {"kind": "cnn", "teacher": "cnn"}})
+    alone = _plans({"cnn": {"kind": "cnn"}, "s": {"kind": "cnn"}})
+    assert a["s"].train_key != b["s"].train_key
+    assert a["s"].train_key != alone["s"].train_key
+    assert a["cnn"].train_key == alone["cnn"].train_key
+
+
+@pytest.mark.parametrize(
+    ("models", "message"),
+    [
+        (
+            {"s": {"kind": "cnn", "teacher": "cnn"}, "cnn": {"kind": "cnn"}},
+            "models.s.teacher: 'cnn' must name a model defined above s",
+        ),
+        (
+            {"t": {"kind": "tflite", "path": "m.tflite"}, "s": {"kind": "cnn", "teacher": "t"}},
+            "models.s.teacher: 't' is a .tflite model; a teacher needs a Keras model",
+        ),
+    ],
+)
+def test_a_teacher_must_be_a_keras_model_defined_above(models, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config({**BASE, "models": models})
+
+
+def test_optimize_takes_only_known_modes():
+    with pytest.raises(ConfigError) as err:
+        parse_config({**BASE, "models": {"cnn": {"kind": "cnn", "optimize": ["fp16"]}}})
+    assert "Config value 'models.cnn.optimize.0': Input should be 'qat', 'prune'" in str(err.value)
+
+
+CONVERTER_MODES = """\
+[dataset]
+n_train = 400
+n_test = 200
+[training]
+epochs = 2
+[models.cnn]
+kind = "cnn"
+optimize = ["float16", "dynamic", "int16x8"]
+"""
+
+
+@pytest.mark.slow
+def test_the_converter_modes_are_measured_or_refused_with_tflm_reason(tmp_path):
+    root = make_project(tmp_path / "p", CONVERTER_MODES)
+    run = tinyreport(root, "collect")
+    assert run.returncode == 0, run.stderr
+    v = results(root)["models"][0]["variants"]
+    assert set(v) == {
+        "keras",
+        "tflite_float",
+        "tflite_int8",
+        "tflite_float16",
+        "tflite_dynamic_int8",
+        "tflite_int16x8",
+    }
+    # float16 halves the weights: the file is about half the float one (flatbuffer overhead).
+    assert 0.45 < v["tflite_float16"]["size_bytes"] / v["tflite_float"]["size_bytes"] < 0.6
+    # Dynamic-range int8 weights: about the int8 file's size.
+    assert 0.9 < v["tflite_dynamic_int8"]["size_bytes"] / v["tflite_int8"]["size_bytes"] < 1.1
+    # Every variant is evaluated on the same 200 test images.
+    assert {x["evaluation"]["n_samples"] for x in v.values()} == {200}
+    # float16 weights lose nothing at this accuracy; dynamic-range within a point of float.
+    assert abs(v["tflite_float16"]["accuracy"] - v["tflite_float"]["accuracy"]) <= 0.01
+    assert abs(v["tflite_dynamic_int8"]["accuracy"] - v["tflite_float"]["accuracy"]) <= 0.02
+    # int16 activations: twice the int8 activation bytes, so a larger arena, measured by TFLM.
+    assert v["tflite_int16x8"]["arena"]["host_bytes"] > v["tflite_int8"]["arena"]["host_bytes"]
+    assert v["tflite_int16x8"]["no_arena"] is None
+    assert v["tflite_int16x8"]["analysis"]["arena"]["host_bytes"] > 0
+    # TFLM refuses float16 and hybrid models: no arena, no analysis, TFLM's own words.
+    for kind, said in (
+        ("tflite_float16", "Node DEQUANTIZE (number 0) failed to prepare"),
+        ("tflite_dynamic_int8", "Hybrid models are not supported on TFLite Micro"),
+    ):
+        assert v[kind]["arena"] is None and v[kind]["analysis"] is None
+        assert v[kind]["no_arena"].startswith("TFLM refuses it: ")
+        assert said in v[kind]["no_arena"]
+        assert "/" + root.name not in v[kind]["no_arena"]  # no absolute path in the results
+    page = (root / "docs" / "report" / "models" / "cnn.md").read_text()
+    assert "float16 TFLite has no arena, budget or latency: TFLM refuses it" in page
