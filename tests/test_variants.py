@@ -67,7 +67,8 @@ n_test = 200
 epochs = 2
 [models.cnn]
 kind = "cnn"
-optimize = ["float16", "dynamic", "int16x8"]
+optimize = ["float16", "dynamic", "int16x8", "prune"]
+sparsity = 0.6
 """
 
 
@@ -84,6 +85,7 @@ def test_the_converter_modes_are_measured_or_refused_with_tflm_reason(tmp_path):
         "tflite_float16",
         "tflite_dynamic_int8",
         "tflite_int16x8",
+        "tflite_pruned_int8",
     }
     # float16 halves the weights: the file is about half the float one (flatbuffer overhead).
     assert 0.45 < v["tflite_float16"]["size_bytes"] / v["tflite_float"]["size_bytes"] < 0.6
@@ -109,3 +111,33 @@ def test_the_converter_modes_are_measured_or_refused_with_tflm_reason(tmp_path):
         assert "/" + root.name not in v[kind]["no_arena"]  # no absolute path in the results
     page = (root / "docs" / "report" / "models" / "cnn.md").read_text()
     assert "float16 TFLite has no arena, budget or latency: TFLM refuses it" in page
+    # Pruning: 60 % of the kernels are zero, measured; the raw file is as large as int8, but
+    # gzip, which sees the zeros, shrinks it more than the unpruned int8 file.
+    pruned, int8 = v["tflite_pruned_int8"], v["tflite_int8"]
+    assert pruned["details"]["sparsity"] == pytest.approx(0.6, abs=0.001)
+    assert pruned["details"]["target_sparsity"] == 0.6
+    assert pruned["size_bytes"] == int8["size_bytes"]
+    assert pruned["details"]["gzip_bytes"] < 0.85 * int8["details"]["gzip_bytes"]
+    assert int8["details"]["gzip_bytes"] < int8["size_bytes"]
+    assert abs(pruned["accuracy"] - int8["accuracy"]) <= 0.05
+    assert pruned["arena"]["host_bytes"] == int8["arena"]["host_bytes"]
+    assert "of the\npruned layers' kernel weights are zero" in page
+    # The zeros survive conversion: int8 weights of zero (symmetric, zero point 0).
+    assert _zero_share(root / pruned["path"]) > 0.55 > _zero_share(root / int8["path"])
+
+
+def _zero_share(path) -> float:
+    """Share of zeros among the weights (int8 constant tensors of rank 2 and more) of a file."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    from tinyreport.analysis.tflite_reader import read_model
+
+    constants = [
+        i
+        for i, t in enumerate(read_model(path).tensors)
+        if t.is_constant and t.dtype == "INT8" and len(t.shape) >= 2
+    ]
+    interpreter = Interpreter(model_path=str(path))
+    weights = np.concatenate([interpreter.get_tensor(i).ravel() for i in constants])
+    return float((weights == 0).mean())

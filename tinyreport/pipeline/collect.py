@@ -343,7 +343,7 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
     """Train (or reuse or load) a Keras model, convert, evaluate and measure it."""
     import keras
 
-    from tinyreport.pipeline import convert, evaluate, train
+    from tinyreport.pipeline import convert, evaluate, optimize, train
 
     spec = config.models[p.name]
     if spec.kind == "tflite":
@@ -378,6 +378,11 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
         flatbuffers["tflite_dynamic_int8"] = convert.to_dynamic_int8(model)
     if "int16x8" in extra:
         flatbuffers["tflite_int16x8"] = convert.to_int16x8(model, calibration)
+    details: dict[str, dict] = {}
+    if "prune" in extra:
+        flatbuffers["tflite_pruned_int8"], details["tflite_pruned_int8"] = _pruned(
+            config, p, model, x_train, data, calibration, progress
+        )
     for kind, blob in flatbuffers.items():
         write_atomic(p.result_dir / FILES[kind], blob)
 
@@ -399,6 +404,18 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
     for kind, blob in flatbuffers.items():
         variants[kind], predictions[kind] = _tflite_variant(
             config, p, kind, p.result_dir / FILES[kind], blob, data, x_test, progress
+        )
+    for kind, extra_details in details.items():
+        extra_details["gzip_bytes"] = optimize.gzip_bytes(flatbuffers[kind])
+        variants[kind] = replace(variants[kind], details=extra_details)
+    if details:
+        int8 = variants["tflite_int8"]
+        variants["tflite_int8"] = replace(
+            int8,
+            details={
+                **(int8.details or {}),
+                "gzip_bytes": optimize.gzip_bytes(flatbuffers["tflite_int8"]),
+            },
         )
     agreement = float((predictions["tflite_int8"] == predictions["tflite_float"]).mean())
     skipped: dict[str, str] = {}
@@ -495,6 +512,24 @@ def _espdl_variant(config, p, calibration, x_test, data, predictions, progress) 
         evaluation=evaluate.summarize(built.predictions, data.y_test, data.n_classes, runtime),
         details=details,
     )
+
+
+def _pruned(config, p, model, x_train, data, calibration, progress) -> tuple[bytes, dict]:
+    """Prune a copy of the model to the configured sparsity, fine-tune it, convert to int8."""
+    from tinyreport.pipeline import convert, optimize, train
+
+    spec = config.models[p.name]
+    epochs = max(1, config.epochs_for(p.name) // 2)
+    progress.stage(p.name, f"pruning to {spec.sparsity:.0%} and fine-tuning {epochs} epoch(s)")
+    train.seed_everything(config.training.seed)
+    pruned = optimize.prune(model, spec.sparsity, config.training, epochs, x_train, data.y_train)
+    details = {
+        "method": "one-shot magnitude pruning per layer (Keras 3 callback), fine-tuned",
+        "target_sparsity": spec.sparsity,
+        "sparsity": round(optimize.kernel_sparsity(pruned), 6),
+        "fine_tune_epochs": epochs,
+    }
+    return convert.to_int8(pruned, calibration), details
 
 
 def _source_info(config: Config, name: str) -> dict:

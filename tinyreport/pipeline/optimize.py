@@ -41,7 +41,7 @@ def prune(model, sparsity: float, training: TrainingConfig, epochs: int, x, y):
     pruned.set_weights(model.get_weights())
     masks = magnitude_masks(pruned, sparsity)
 
-    def apply(*_):
+    def apply(*_, **__):
         for kernel, mask in masks:
             kernel.assign(kernel.numpy() * mask)
 
