@@ -60,6 +60,8 @@ def test_optimize_takes_only_known_modes():
 
 
 CONVERTER_MODES = """\
+[espdl]
+enabled = false
 [dataset]
 n_train = 400
 n_test = 200
