@@ -310,6 +310,7 @@ class Config(_Section):
         from tinyreport.device.serial.parse import UserPattern
 
         return tuple(UserPattern(p.name, p.regex) for p in self.ingest.patterns)
+
     @model_validator(mode="after")
     def _teachers(self) -> Config:
         names = list(self.models)
