@@ -158,6 +158,8 @@ class ModelResult:
     device: list[dict[str, Any]] = field(default_factory=list)  # ingested device runs
     source: dict[str, Any] = field(default_factory=dict)  # where the model came from
     skipped: dict[str, str] = field(default_factory=dict)  # variant -> why it was not built
+    # A model trained from a teacher: {teacher, alpha, temperature, alone_accuracy}
+    distillation: dict[str, Any] | None = None
 
     @property
     def kinds(self) -> list[str]:

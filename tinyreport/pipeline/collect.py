@@ -67,6 +67,7 @@ class ModelPlan:
     result_key: str
     train_dir: Path
     result_dir: Path
+    teacher_dir: Path | None = None  # a distilled model's teacher's trained model
 
     @property
     def keras_path(self) -> Path:
@@ -116,6 +117,11 @@ def _teacher_key(spec, plans: list[ModelPlan]) -> dict:
         "teacher": {"key": done[teacher], **spec.model_dump(include=TEACHER_KEYS)},
         "distill_code": _code("pipeline/optimize"),
     }
+
+
+def _teacher_dir(spec, plans: list[ModelPlan]) -> Path | None:
+    teacher = getattr(spec, "teacher", None)
+    return next((p.train_dir for p in plans if p.name == teacher), None)
 
 
 def _optimize_key(spec) -> dict:
@@ -173,6 +179,7 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
                 result_key,
                 artifacts / name / f"train-{train_key}",
                 artifacts / name / f"result-{result_key}",
+                _teacher_dir(spec, plans),
             )
         )
     return plans
@@ -252,9 +259,21 @@ def _train(config: Config, p: ModelPlan, data: Dataset, x_train, progress: Progr
     spec = config.models[p.name]
     epochs = config.epochs_for(p.name)
     training_file = p.train_dir / "training.json"
-    if p.keras_path.is_file() and training_file.is_file():
+    alone_path = p.train_dir / ALONE_FILE
+    if (
+        p.keras_path.is_file()
+        and training_file.is_file()
+        and (p.teacher_dir is None or alone_path.is_file())
+    ):
         progress.stage(p.name, "loading trained model")
         model, final_loss = _load_trained(p)
+    elif p.teacher_dir is not None:
+        model, final_loss = _distill(config, p, data, x_train, progress)
+        p.train_dir.mkdir(parents=True, exist_ok=True)
+        tmp = p.train_dir / ".model.tmp.keras"
+        model.save(tmp)
+        tmp.replace(p.keras_path)
+        write_atomic(training_file, dumps({"final_loss": final_loss}))
     else:
         train.seed_everything(config.training.seed)
         if spec.kind == "keras":
@@ -295,6 +314,57 @@ def _train(config: Config, p: ModelPlan, data: Dataset, x_train, progress: Progr
         tensorflow_version=_pkg_version("tensorflow"),
     )
     return model, training
+
+
+ALONE_FILE = "alone.keras"  # a distilled model's architecture trained without its teacher
+
+
+def _distill(config: Config, p: ModelPlan, data: Dataset, x_train, progress: Progress):
+    """Train the student from its teacher, and the same student alone (same seed, epochs);
+    save the one trained alone beside it; return (student, final loss)."""
+    import keras
+
+    from tinyreport.pipeline import optimize, train
+
+    spec = config.models[p.name]
+    epochs = config.epochs_for(p.name)
+    teacher_path = p.teacher_dir / FILES["keras"]
+    if not teacher_path.is_file():
+        raise ConfigError(
+            f"model {p.name}: its teacher {spec.teacher} has no trained model yet; collect "
+            f"{spec.teacher} first (collect builds it first without --only and --jobs)"
+        )
+    teacher = keras.models.load_model(teacher_path)
+
+    def build():
+        train.seed_everything(config.training.seed)
+        if spec.kind == "keras":
+            return train.build_from_builder(
+                p.name, spec, config.root, data.input_shape, data.n_classes
+            )
+        return train.build_model(p.name, spec, data.input_shape, data.n_classes)
+
+    def step(done, total, loss):
+        progress.step(done, total, f"loss {loss:.4f}")
+
+    progress.stage(p.name, "training alone, for comparison", total=epochs)
+    alone, _ = train.train(build(), config.training, epochs, x_train, data.y_train, step)
+    p.train_dir.mkdir(parents=True, exist_ok=True)
+    tmp = p.train_dir / ".alone.tmp.keras"
+    alone.save(tmp)
+    tmp.replace(p.train_dir / ALONE_FILE)
+    progress.stage(p.name, f"training from teacher {spec.teacher}", total=epochs)
+    return optimize.distill(
+        build(),
+        teacher,
+        config.training,
+        epochs,
+        x_train,
+        data.y_train,
+        spec.alpha,
+        spec.temperature,
+        step,
+    )
 
 
 def _load_user_keras(config: Config, name: str, data: Dataset):
@@ -419,12 +489,25 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
         )
     agreement = float((predictions["tflite_int8"] == predictions["tflite_float"]).mean())
     skipped: dict[str, str] = {}
+    if "qat" in extra:
+        skipped["tflite_qat_int8"] = QAT_NOT_BUILT
     if config.espdl.enabled:
         espdl_variant = _espdl_variant(config, p, calibration, x_test, data, predictions, progress)
         if isinstance(espdl_variant, str):
             skipped["espdl_int8"] = espdl_variant
         else:
             variants["espdl_int8"] = espdl_variant
+    distillation = None
+    if p.teacher_dir is not None:
+        alone = keras.models.load_model(p.train_dir / ALONE_FILE)
+        alone_pred = evaluate.keras_predict(alone, x_test)
+        distillation = {
+            "teacher": spec.teacher,
+            "alpha": spec.alpha,
+            "temperature": spec.temperature,
+            "alone_accuracy": round(float((alone_pred == data.y_test).mean()), 6),
+            "provenance": "measured-host",
+        }
     if training is not None:
         training = replace(training, representative_samples=len(calibration))
     result = ModelResult(
@@ -438,6 +521,7 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
         cache_key=p.result_key,
         source=_source_info(config, p.name),
         skipped=skipped,
+        distillation=distillation,
     )
     write_atomic(p.result_path, dumps(result.to_dict()))
     return result
@@ -587,6 +671,12 @@ def _tflite_variant(config, p, kind, path, blob, data, x_test, progress):
     return variant, pred
 
 
+QAT_NOT_BUILT = (
+    "not built: quantization-aware training in TensorFlow is tensorflow-model-optimization, "
+    "which wraps layers with tf-keras (Keras 2) and does not take the Keras 3 models "
+    "tinyreport trains; Keras 3 has no quantization-aware training that the TFLite converter "
+    "turns into an int8 model"
+)
 # Variants made on request; TFLM may refuse them, which the results then say (with its reason).
 OPTIONAL_KINDS = {"tflite_float16", "tflite_dynamic_int8", "tflite_int16x8"}
 
