@@ -347,6 +347,12 @@ def test_device_runs_are_shown_with_their_log_and_simulated_ones_apart(tmp_path,
     assert str(measured) in cells[4]
     assert "| int8 TFLite |" in card and "9,900 B (9.7 KiB) |" in card
     assert "| 0 | CONV_2D | 912.5 µs | 5 |" in card
+    # The samples stay in the log; the page shows their histogram: 20 bins of 10 µs.
+    assert (
+        f"Latency histogram, int8 TFLite ({site.code(measured)}, boot 0): 5 invokes\nin 20 equal "
+        "bins from 1.800 ms to\n2.000 ms, each bin holding its left edge (the last also its right):"
+        "\n1 · 0 · 0 · 0 · 1 · 1 · 0 · 0 · 0 · 0 · 1 · 0 · 0 · 0 · 0 · 0 · 0 · 0 · 0 · 1." in card
+    )
     assert card.count('<div class="tr-chart"') == 6  # the operator profile's chart too
     assert f"operator profile measured on device, {measured}" in card
     assert _cells(pages["index.md"], "[cnn](models/cnn.md)")[-1] == "measured, arena 9.7 KiB"

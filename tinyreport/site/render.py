@@ -295,6 +295,7 @@ def _device_row(run: dict) -> dict[str, Any]:
         "status": run.get("status", "unknown"),
         "simulated": run.get("provenance") != MEASURED_DEVICE,
         "n": latency.get("n"),
+        "histogram": latency.get("histogram"),
         "median_us": latency.get("median_us"),
         "mean_us": latency.get("mean_us"),
         "p90_us": latency.get("p90_us"),
