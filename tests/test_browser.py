@@ -78,7 +78,7 @@ def site(server):
     assert results(root)["device_logs"][0]["n_runs"] == 1
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": base}
     build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", "site"],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", "site"],
         cwd=root,
         capture_output=True,
         text=True,

@@ -592,7 +592,7 @@ def test_nav_puts_the_report_first_and_takes_in_new_generated_pages(tmp_path):
     )
     (tmp_path / "nav_hook.py").write_text(NAV_HOOK)
     proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q"],
+        [sys.executable, "-m", "mkdocs", "build", "--strict"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -438,6 +438,8 @@ def analyze_all(path: Path, int8_only: bool = False, fail_on: str = "exceeded") 
                 "tflm_supported": b.tflm_supported,
                 "pc_sram": round(100.0 * sram["demand_bytes"] / sram["capacity_bytes"], 2),
                 "budget": entry["budget"],
+                # predicted latency (no per-operator list) where the board has a latency model
+                "latency": entry.get("latency"),
                 "fits": b.tflm_supported and fits(entry["budget"], fail_on),
             }
         )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from tinyreport import __version__
-from tinyreport.config import Config
+from tinyreport.config import NAME_PATTERN, Config
 from tinyreport.errors import ConfigError, ModelFileError, OutputError
 from tinyreport.fsutil import native_output_to, output_problem, publish, reason, write_atomic
 from tinyreport.pipeline.data import Dataset, DataSource, load_dataset, preprocess, resolve_source
@@ -1081,11 +1082,23 @@ def merge(config: Config, parts: list[Path]) -> str:
     loaded: list[tuple[Path, Results]] = []
     for path in parts:
         try:
-            loaded.append((path, Results.from_dict(json.loads(path.read_text(encoding="utf-8")))))
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError(f"it holds a JSON {type(data).__name__}, not an object")
+            part = Results.from_dict(data)
         except OSError as exc:
             raise OutputError(f"cannot read {path}: {reason(exc)}") from None
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"{path} is not a tinyreport results file ({exc})") from None
+        # A part's model names become page paths and navigation titles: only names a
+        # configuration could have given are taken.
+        for m in part.models:
+            if not isinstance(m.name, str) or not re.fullmatch(NAME_PATTERN, m.name):
+                raise ConfigError(
+                    f"{path} names a model {str(m.name)[:60]!r}, which is not a model name "
+                    "tinyreport.toml allows (a-z, 0-9 and _, starting with a letter)"
+                )
+        loaded.append((path, part))
     first_path, first = loaded[0]
     models: dict[str, ModelResult] = {}
     logs: dict[str, dict] = {}

@@ -50,6 +50,9 @@ PROVENANCE_LABELS = {
     SIMULATED_HOST: "simulated on host (not measured on a device)",
 }
 LATENCY_PAGE = "latency.md"  # the latency model, its data and its measured error (docs/)
+# Where pages link for the latency model when the site has no page of its own for it (a
+# project made by `tinyreport init`): tinyreport's published documentation.
+LATENCY_DOCS_URL = "https://tinyml-lab.github.io/tinyreport/latency/"
 
 TFLITE = ("tflite_float", "tflite_int8")
 CAPTURE_COMMAND = Markup("tinyreport capture --port /dev/ttyACM0 --reset --until-done")
@@ -1039,26 +1042,37 @@ def espdl_rows(results: Results) -> list[dict[str, Any]]:
     return rows
 
 
-def render(results: Results) -> dict[str, str]:
-    """Render every generated page from the results; deterministic."""
+def render(results: Results, latency_link: str = "../../" + LATENCY_PAGE) -> dict[str, str]:
+    """Render every generated page from the results; deterministic.
+
+    `latency_link` is where the pages point for the latency model (relative to a page under
+    the pages folder's subfolders)."""
     env = environment()
     data = page_data(results)
     pages = {
-        "index.md": env.get_template("overview.md.jinja").render(results=results, page=data),
+        "index.md": env.get_template("overview.md.jinja").render(
+            latency_link=latency_link, results=results, page=data
+        ),
         "compare/variants.md": env.get_template("variants.md.jinja").render(
-            results=results, page=data, arenas={m.name: arena_rows(m) for m in results.models}
+            latency_link=latency_link,
+            results=results,
+            page=data,
+            arenas={m.name: arena_rows(m) for m in results.models},
         ),
         "compare/feasibility.md": env.get_template("feasibility.md.jinja").render(
-            results=results, page=data
+            latency_link=latency_link, results=results, page=data
         ),
-        "config.md": env.get_template("config.md.jinja").render(sections=config_reference()),
+        "config.md": env.get_template("config.md.jinja").render(
+            latency_link=latency_link, sections=config_reference()
+        ),
         "compare/tflm-vs-espdl.md": env.get_template("espdl.md.jinja").render(
-            results=results, page=data, rows=espdl_rows(results)
+            latency_link=latency_link, results=results, page=data, rows=espdl_rows(results)
         ),
     }
     card = env.get_template("model.md.jinja")
     for model in results.models:
         pages[f"models/{model.name}.md"] = card.render(
+            latency_link=latency_link,
             results=results,
             model=model,
             page=data,
@@ -1145,7 +1159,9 @@ def write_assets(docs_dir: Path) -> None:
 
 def page_files(results: Results, pages_dir: Path) -> tuple[dict[Path, str], list[Path]]:
     """Return the rendered pages by path, and the generated pages no longer produced."""
-    pages = {pages_dir / rel: text for rel, text in render(results).items()}
+    own = pages_dir.parent / LATENCY_PAGE
+    link = "../../" + LATENCY_PAGE if own.is_file() else LATENCY_DOCS_URL
+    pages = {pages_dir / rel: text for rel, text in render(results, link).items()}
     theirs = [path for path in pages if not page_is_ours(path)]
     if theirs:
         raise OutputError(
