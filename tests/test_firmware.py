@@ -174,8 +174,13 @@ def test_committed_vectors_are_the_test_set_and_the_host_tflm_outputs(committed,
         np.testing.assert_array_equal(
             firmware.host_outputs(path, batch).reshape(m.outputs.shape), m.outputs
         )
-        # The published models classify most of these ten digits right.
-        assert (m.outputs.argmax(axis=1) == labels).sum() >= 9
+        # The classes the firmware will expect are the ones LiteRT predicts for the same file
+        # and images (what the published accuracy was measured with), image for image.
+        from tinyreport.pipeline.evaluate import tflite_predict
+
+        np.testing.assert_array_equal(
+            m.outputs.argmax(axis=1), tflite_predict(m.data, preprocess(images))
+        )
 
 
 # --- the generator end to end on small models built here (TensorFlow) -------------------------
