@@ -4,7 +4,7 @@ costs the cache of projects that do not ask for them."""
 from __future__ import annotations
 
 import pytest
-from e2e import make_project, results, tinyreport
+from e2e import make_project, mkdocs_build, results, tinyreport
 
 from tinyreport.config import parse_config
 from tinyreport.errors import ConfigError
@@ -117,6 +117,13 @@ def test_the_converter_modes_are_measured_or_refused_with_tflm_reason(tmp_path):
     page = (root / "docs" / "report" / "models" / "cnn.md").read_text()
     assert "float16 TFLite has no arena, budget or latency: TFLM refuses it" in page
     assert "QAT int8 TFLite: not built: quantization-aware training in TensorFlow" in page
+    # The comparison page has every variant, and the site builds strict with it.
+    compare = (root / "docs" / "report" / "compare" / "optimizations.md").read_text()
+    assert compare.count("| cnn | ") == 6  # float, float16, dynamic, int8, pruned, int16x8
+    assert "| cnn | pruned int8 TFLite |" in compare
+    build = mkdocs_build(root)
+    assert build.returncode == 0, build.stderr
+    assert (root / "site" / "report" / "compare" / "optimizations" / "index.html").is_file()
     # Pruning: 60 % of the kernels are zero, measured; the raw file is as large as int8, but
     # gzip, which sees the zeros, shrinks it more than the unpruned int8 file.
     pruned, int8 = v["tflite_pruned_int8"], v["tflite_int8"]
@@ -196,3 +203,75 @@ def test_a_student_is_trained_from_its_teacher_and_compared_with_itself_alone(tm
     assert models["student"]["params"] == models["alone"]["params"]
     page = (root / "docs" / "report" / "models" / "student.md").read_text()
     assert "Trained from the teacher **teacher** by knowledge distillation" in page
+
+
+def test_the_optimization_page_computes_the_front_and_the_advice(fixture_results):
+    from dataclasses import replace
+
+    from tinyreport.site.render import optimization_advice, optimization_rows, render
+
+    cnn = fixture_results.model("cnn")
+    # A variant TFLM refuses: smaller and more accurate than all, yet never on the front.
+    refused = replace(
+        cnn.variants["tflite_int8"],
+        kind="tflite_float16",
+        size_bytes=1000,
+        arena=None,
+        analysis=None,
+        no_arena="TFLM refuses it: no float16 kernels",
+        evaluation=replace(cnn.variants["tflite_int8"].evaluation, accuracy=0.99),
+    )
+    cnn = replace(cnn, variants={**cnn.variants, "tflite_float16": refused})
+    results = replace(fixture_results, models=[fixture_results.model("mlp"), cnn])
+    rows = {(r["model"], r["kind"]): r for r in optimization_rows(results)}
+    assert {k for k, r in rows.items() if r["pareto"]} == {
+        ("mlp", "tflite_int8"),  # 117,392 B, 84.7 %
+        ("cnn", "tflite_float"),  # 61,096 B, 79.1 %
+        ("cnn", "tflite_int8"),  # 20,184 B, 78.7 %
+    }
+    assert rows[("cnn", "tflite_float16")]["arena_bytes"] is None
+    assert rows[("cnn", "tflite_int8")]["arena_bytes"] == 9356
+    assert rows[("cnn", "tflite_int8")]["predicted_us"] == 5249.6
+    advice = optimization_advice(list(rows.values()))
+    # Within a point of the best (mlp 84.7 %): mlp's float and int8; int8 is the smaller.
+    assert (advice["row"]["model"], advice["row"]["kind"]) == ("mlp", "tflite_int8")
+    page = render(results)["compare/optimizations.md"]
+    assert "**mlp as int8 TFLite** is the smallest" in page
+    assert "| cnn | float16 TFLite | 99.00 % | 1,000 B | — | none: TFLM refuses it" in page
+
+
+def test_the_jax_backend_is_refused_with_its_reason(tmp_path, monkeypatch):
+    import importlib.util
+
+    from tinyreport.pipeline.collect import check_backend
+
+    config = parse_config(
+        {**BASE, "training": {"backend": "jax"}, "models": {"m": {"kind": "mlp"}}}
+    )
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "jax" else real(name, *a)
+    )
+    with pytest.raises(ConfigError) as err:
+        check_backend(config)
+    assert str(err.value) == (
+        "Config value 'training.backend': \"jax\" needs the jax package, which is not installed; "
+        'install it (pip install jax) or use backend = "tensorflow"'
+    )
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    with pytest.raises(ConfigError, match='training under "jax" is not supported yet'):
+        check_backend(config)
+    check_backend(parse_config({**BASE, "models": {"m": {"kind": "mlp"}}}))  # the default passes
+
+
+def test_the_default_backend_keeps_the_training_key():
+    plain = _plans({"m": {"kind": "mlp"}})["m"]
+    config = parse_config(
+        {
+            **BASE,
+            "training": {"epochs": 1, "backend": "tensorflow"},
+            "models": {"m": {"kind": "mlp"}},
+        }
+    )
+    (same,) = plan(config, resolve_source(config.dataset, config.root))
+    assert same.train_key == plain.train_key

@@ -89,6 +89,11 @@ class TrainingConfig(_Section):
     learning_rate: float = Field(
         1e-3, gt=0, le=1, allow_inf_nan=False, description="Adam learning rate."
     )
+    backend: Literal["tensorflow", "jax"] = Field(
+        "tensorflow",
+        description="Keras backend to train with; conversion always runs under TensorFlow. "
+        "`jax` is not supported yet: collect says so.",
+    )
 
 
 class QuantizationConfig(_Section):

@@ -148,7 +148,13 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
                 "model": spec.model_dump(exclude={"epochs"} | OPTIMIZE_KEYS | TEACHER_KEYS),
                 **_teacher_key(spec, plans),
                 "source": _source_key(config, name),
-                "training": {**config.training.model_dump(), "epochs": config.epochs_for(name)},
+                "training": {
+                    # backend joins the key only when it is not the default: older keys stay
+                    **config.training.model_dump(
+                        exclude={"backend"} if config.training.backend == "tensorflow" else set()
+                    ),
+                    "epochs": config.epochs_for(name),
+                },
                 "data": source.sha256,
                 "n_train": config.dataset.n_train,
                 "labels": config.dataset.labels,
@@ -1000,6 +1006,24 @@ def _build(config: Config, todo: list[ModelPlan], source: DataSource, progress, 
         ) from None
 
 
+def check_backend(config: Config) -> None:
+    """Refuse `[training] backend = "jax"` with the reason, before any work."""
+    if config.training.backend == "tensorflow":
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("jax") is None:
+        raise ConfigError(
+            "Config value 'training.backend': \"jax\" needs the jax package, which is not "
+            'installed; install it (pip install jax) or use backend = "tensorflow"'
+        )
+    raise ConfigError(
+        "Config value 'training.backend': training under \"jax\" is not supported yet: Keras "
+        "picks its backend once per process, and conversion to TFLite needs TensorFlow's; "
+        'use backend = "tensorflow"'
+    )
+
+
 def collect(
     config: Config,
     progress: Progress | None = None,
@@ -1024,6 +1048,7 @@ def collect(
             f"--only names {', '.join(unknown)}, which tinyreport.toml does not define "
             f"(its models: {', '.join(config.models)})"
         )
+    check_backend(config)
     check_outputs(config, results_path, pages, only)
     source = resolve_source(config.dataset, config.root)
     plans = [p for p in plan(config, source) if not only or p.name in only]

@@ -579,3 +579,49 @@ def espdl_errors(model: ModelResult) -> dict:
         yaxis={"title": {"text": "noise-to-signal, % (log scale)"}, "type": "log"},
         shapes=shapes,
     )
+
+
+def pareto(rows: list[dict], n_test: int) -> dict:
+    """Accuracy against flash (file size) for every variant of every model, one trace per
+    variant kind, and the Pareto front (nothing smaller is as accurate) as a line."""
+    data = []
+    for kind in VARIANTS:
+        mine = [r for r in rows if r["kind"] == kind and r["accuracy"] is not None]
+        if not mine:
+            continue
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": VARIANT_TITLES[kind],
+                "x": [round(r["size_bytes"] / KB, 1) for r in mine],
+                "y": [round(100.0 * r["accuracy"], 2) for r in mine],
+                "text": [r["model"] for r in mine],
+                "marker": {"size": 11},
+                "hovertemplate": _hover("%{text}: %{x} KiB, %{y}%", VARIANT_TITLES[kind]),
+            }
+        )
+    front = sorted((r for r in rows if r["pareto"]), key=lambda r: r["size_bytes"])
+    if front:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "Pareto front (TFLM can run)",
+                "x": [round(r["size_bytes"] / KB, 1) for r in front],
+                "y": [round(100.0 * r["accuracy"], 2) for r in front],
+                "line": {"shape": "hv", "dash": "dot"},
+                "hoverinfo": "skip",
+            }
+        )
+    return _figure(
+        data,
+        "Accuracy against flash, every variant",
+        [
+            "file sizes (measured on host)",
+            f"accuracy on {n_test:,} test samples (measured on host)",
+            "front: computed from these figures, among variants TFLM can run",
+        ],
+        xaxis={"title": {"text": "flash (file size), KiB (log scale)"}, "type": "log"},
+        yaxis={"title": {"text": "accuracy, %"}},
+    )

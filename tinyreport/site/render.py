@@ -997,6 +997,7 @@ PAGES = (
     "compare/variants.md",
     "compare/feasibility.md",
     "compare/tflm-vs-espdl.md",
+    "compare/optimizations.md",
     "config.md",
 )
 
@@ -1042,6 +1043,65 @@ def espdl_rows(results: Results) -> list[dict[str, Any]]:
     return rows
 
 
+def optimization_rows(results: Results) -> list[dict[str, Any]]:
+    """Every deployable variant of every model: accuracy, flash, arena and predicted latency on
+    the configured board, and whether it is on the accuracy-against-flash Pareto front."""
+    rows = []
+    for m in results.models:
+        for kind in m.kinds:
+            if kind == "keras":
+                continue
+            v = m.variants[kind]
+            a = v.analysis or {}
+            latency = a.get("latency") or {}
+            rows.append(
+                {
+                    "model": m.name,
+                    "kind": kind,
+                    "title": VARIANT_TITLES[kind],
+                    "accuracy": v.accuracy,
+                    "size_bytes": v.size_bytes,
+                    "gzip_bytes": (v.details or {}).get("gzip_bytes"),
+                    "sparsity": (v.details or {}).get("sparsity"),
+                    "arena_bytes": (a.get("arena") or {}).get("target_bytes"),
+                    "arena_lower": ((a.get("arena") or {}).get("target") or {}).get("provenance")
+                    == ESTIMATED,
+                    "no_arena": v.no_arena
+                    or (None if a or kind.startswith("tflite_") else "not a TFLM model"),
+                    "predicted_us": latency.get("predicted_us"),
+                    "latency_label": latency.get("label"),
+                    "tflm": kind in m.tflite_kinds,
+                }
+            )
+    for row in rows:  # on the front: no other variant both smaller and at least as accurate
+        row["pareto"] = (
+            row["accuracy"] is not None
+            and row["tflm"]
+            and not any(
+                o is not row
+                and o["tflm"]
+                and o["accuracy"] is not None
+                and o["size_bytes"] <= row["size_bytes"]
+                and o["accuracy"] >= row["accuracy"]
+                and (o["size_bytes"], -o["accuracy"]) != (row["size_bytes"], -row["accuracy"])
+                for o in rows
+            )
+        )
+    return rows
+
+
+def optimization_advice(rows: list[dict[str, Any]], points: float = 1.0) -> dict[str, Any] | None:
+    """The smallest TFLM-runnable variant within `points` accuracy points of the most accurate
+    one (computed from the measured figures), or None when nothing was evaluated."""
+    runnable = [r for r in rows if r["tflm"] and r["accuracy"] is not None]
+    if not runnable:
+        return None
+    best = max(r["accuracy"] for r in runnable)
+    close = [r for r in runnable if 100.0 * (best - r["accuracy"]) <= points]
+    pick = min(close, key=lambda r: (r["size_bytes"], -r["accuracy"]))
+    return {"row": pick, "best": best, "points": points}
+
+
 def render(results: Results, latency_link: str = "../../" + LATENCY_PAGE) -> dict[str, str]:
     """Render every generated page from the results; deterministic.
 
@@ -1069,6 +1129,15 @@ def render(results: Results, latency_link: str = "../../" + LATENCY_PAGE) -> dic
             latency_link=latency_link, results=results, page=data, rows=espdl_rows(results)
         ),
     }
+    rows = optimization_rows(results)
+    pages["compare/optimizations.md"] = env.get_template("optimizations.md.jinja").render(
+        latency_link=latency_link,
+        results=results,
+        page=data,
+        rows=rows,
+        advice=optimization_advice(rows),
+        chart=charts.pareto(rows, results.dataset.n_test),
+    )
     card = env.get_template("model.md.jinja")
     for model in results.models:
         pages[f"models/{model.name}.md"] = card.render(
