@@ -101,6 +101,11 @@ def test_the_converter_modes_are_measured_or_refused_with_tflm_reason(tmp_path):
     # float16 weights lose nothing at this accuracy; dynamic-range within a point of float.
     assert abs(v["tflite_float16"]["accuracy"] - v["tflite_float"]["accuracy"]) <= 0.01
     assert abs(v["tflite_dynamic_int8"]["accuracy"] - v["tflite_float"]["accuracy"]) <= 0.02
+    # Each variant's predictions against float TFLite's, on the same images.
+    for kind in ("tflite_float16", "tflite_dynamic_int8", "tflite_int16x8"):
+        assert 0.95 <= v[kind]["details"]["agreement_float"] <= 1.0
+    assert v["tflite_float16"]["details"]["agreement_float"] >= 0.99
+    assert 0.5 <= v["tflite_pruned_int8"]["details"]["agreement_float"] < 1.0  # fine-tuned
     # int16 activations: twice the int8 activation bytes, so a larger arena, measured by TFLM.
     assert v["tflite_int16x8"]["arena"]["host_bytes"] > v["tflite_int8"]["arena"]["host_bytes"]
     assert v["tflite_int16x8"]["no_arena"] is None

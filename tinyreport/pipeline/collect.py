@@ -494,6 +494,13 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
                 "gzip_bytes": optimize.gzip_bytes(flatbuffers["tflite_int8"]),
             },
         )
+    for kind in OPTIONAL_KINDS | {"tflite_pruned_int8"}:  # agreement with float, as for int8
+        if kind in variants and predictions.get(kind) is not None:
+            same = float((predictions[kind] == predictions["tflite_float"]).mean())
+            v = variants[kind]
+            variants[kind] = replace(
+                v, details={**(v.details or {}), "agreement_float": round(same, 6)}
+            )
     agreement = float((predictions["tflite_int8"] == predictions["tflite_float"]).mean())
     skipped: dict[str, str] = {}
     if "qat" in extra:
