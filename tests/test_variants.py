@@ -208,6 +208,14 @@ def test_a_student_is_trained_from_its_teacher_and_compared_with_itself_alone(tm
     assert models["student"]["params"] == models["alone"]["params"]
     page = (root / "docs" / "report" / "models" / "student.md").read_text()
     assert "Trained from the teacher **teacher** by knowledge distillation" in page
+    compare = (root / "docs" / "report" / "compare" / "optimizations.md").read_text()
+    assert "| student | teacher (alpha 0.2, T 4.0) |" in compare
+    # A student collected without its teacher's trained model: one sentence, nothing built.
+    other = make_project(tmp_path / "q", DISTILLATION)
+    run = tinyreport(other, "collect", "--only", "student")
+    assert run.returncode != 0
+    assert "model student: its teacher teacher has no trained model yet" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_the_optimization_page_computes_the_front_and_the_advice(fixture_results):
