@@ -994,9 +994,18 @@ def _build(config: Config, todo: list[ModelPlan], source: DataSource, progress, 
             with ProcessPoolExecutor(
                 max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
             ) as pool:
-                futures = {p.name: pool.submit(_build_in_child, config, p, source) for p in todo}
+                # A student waits for its teacher (defined above it, so built earlier) when both
+                # are being built; the others start at once.
+                building = {q.train_dir for q in todo}
+                futures = {
+                    p.name: pool.submit(_build_in_child, config, p, source)
+                    for p in todo
+                    if p.teacher_dir not in building
+                }
                 for p in todo:
                     current = p
+                    if p.name not in futures:
+                        futures[p.name] = pool.submit(_build_in_child, config, p, source)
                     built[p.name] = futures[p.name].result()
             return built
         data = None
