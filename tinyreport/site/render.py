@@ -1054,6 +1054,8 @@ def optimization_rows(results: Results) -> list[dict[str, Any]]:
             v = m.variants[kind]
             a = v.analysis or {}
             latency = a.get("latency") or {}
+            if "int16" in v.tensor_dtypes:  # the latency model is fitted on int8 kernels only
+                latency = {}
             rows.append(
                 {
                     "model": m.name,
@@ -1071,6 +1073,7 @@ def optimization_rows(results: Results) -> list[dict[str, Any]]:
                     "predicted_us": latency.get("predicted_us"),
                     "latency_label": latency.get("label"),
                     "tflm": kind in m.tflite_kinds,
+                    "int16": "int16" in v.tensor_dtypes,
                 }
             )
     for row in rows:  # on the front: no other variant both smaller and at least as accurate
