@@ -40,14 +40,15 @@ def _timed(module, name: str, stage: str) -> None:
     setattr(module, name, wrapper)
 
 
-def _per_model(module, name: str) -> None:
+def _per_model(module, name: str, model_of=lambda args: args[1].name) -> None:
+    """Attribute the stages inside `module.name` to the model `model_of(args)` names."""
     original = getattr(module, name)
 
     @functools.wraps(original)
-    def wrapper(config, plan, *args, **kwargs):
-        _CURRENT["model"] = plan.name
+    def wrapper(*args, **kwargs):
+        _CURRENT["model"] = model_of(args)
         try:
-            return original(config, plan, *args, **kwargs)
+            return original(*args, **kwargs)
         finally:
             _CURRENT["model"] = ""
 
@@ -82,6 +83,7 @@ def main(project: str, out: str) -> None:
     _timed(site, "page_files", "pages and assets")
     _timed(collect, "publish", "pages and assets")  # results, pages and assets, written together
     _per_model(collect, "build_model")
+    _per_model(collect, "train_model", lambda args: args[2])  # (config, source, name, ...)
 
     os.chdir(project)
     t = time.perf_counter()

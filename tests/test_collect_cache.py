@@ -1,4 +1,4 @@
-"""Collect's training cache: a damaged cached file is named, and nothing collected is lost."""
+"""Collect's model store: a damaged stored file is named, and nothing collected is lost."""
 
 import errno
 import subprocess
@@ -9,15 +9,15 @@ import pytest
 from e2e import TINY_CONFIG
 
 from tinyreport.config import load_config
+from tinyreport.dataset import resolve_source
 from tinyreport.errors import ModelFileError
 from tinyreport.pipeline.collect import _load_trained, plan
-from tinyreport.pipeline.data import resolve_source
 
 CONFIG = TINY_CONFIG
 
 
 def _cached_training(tmp_path, training_json: bytes, keras_file: bytes = b"not a model"):
-    """Write a project whose MLP has a cached (fake) trained model; return its config, plan."""
+    """Write a project whose MLP has a stored (fake) trained model; return its config, plan."""
     cfg = tmp_path / "tinyreport.toml"
     cfg.write_text(CONFIG)
     config = load_config(cfg)
@@ -37,8 +37,9 @@ def test_damaged_training_json_is_named(tmp_path, training_json):
     with pytest.raises(ModelFileError) as err:
         _load_trained(p)
     assert str(err.value) == (
-        f'{p.train_dir / "training.json"} is damaged: it should hold {{"final_loss": <number>}}; '
-        "delete it to retrain"
+        f"{p.train_dir / 'training.json'} is damaged: it should hold "
+        '{"final_loss": <number>, ...}; run `tinyreport collect --retrain mlp` to train the '
+        "model again"
     )
 
 
@@ -47,7 +48,9 @@ def test_damaged_model_file_is_named(tmp_path):
     with pytest.raises(ModelFileError) as err:
         _load_trained(p)
     assert str(err.value).startswith(f"cannot read {p.keras_path} (")
-    assert str(err.value).endswith("); delete it to retrain")
+    assert str(err.value).endswith(
+        "); run `tinyreport collect --retrain mlp` to train the model again"
+    )
 
 
 def test_damaged_training_json_through_the_cli_leaves_the_results_alone(tmp_path):
@@ -65,7 +68,8 @@ def test_damaged_training_json_through_the_cli_leaves_the_results_alone(tmp_path
     assert (proc.returncode, proc.stderr) == (
         1,
         f"tinyreport: error: {training_json} is damaged: "
-        'it should hold {"final_loss": <number>}; delete it to retrain\n',
+        'it should hold {"final_loss": <number>, ...}; run `tinyreport collect --retrain mlp` '
+        "to train the model again\n",
     )
     assert results.read_text() == '{"format": 1, "tinyreport_version": "0.1.0"}\n'
     assert training_json.read_bytes() == b"{}\n"

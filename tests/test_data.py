@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from tinyreport.config import DatasetConfig
-from tinyreport.errors import DataError
-from tinyreport.pipeline.data import (
+from tinyreport.dataset import (
     BUNDLED_MNIST,
     MNIST_SHA256,
     file_sha256,
@@ -19,6 +18,7 @@ from tinyreport.pipeline.data import (
     quantize,
     resolve_source,
 )
+from tinyreport.errors import DataError
 
 
 def test_bundled_copy_is_the_real_mnist():

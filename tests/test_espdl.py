@@ -12,10 +12,10 @@ import flatbuffers
 import numpy as np
 import pytest
 from e2e import make_project, mkdocs_build, results, tinyreport
+from tinyreport.pipeline.data import BUNDLED_MNIST
 
 from tinyreport.analysis.espdl_reader import parse_espdl, read_espdl
 from tinyreport.errors import ModelFileError
-from tinyreport.pipeline.data import BUNDLED_MNIST
 
 
 def _espdl_bytes(ops: list[str], params: list[tuple[str, int, list[int], bytes]]) -> bytes:

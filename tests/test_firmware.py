@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from tinyreport.analysis.tflite_reader import parse_model, read_model
 from tinyreport.config import load_config, parse_config
+from tinyreport.dataset import BUNDLED_MNIST, MNIST_SHA256, preprocess, quantize
 from tinyreport.device import firmware
-from tinyreport.pipeline.data import BUNDLED_MNIST, MNIST_SHA256, preprocess, quantize
 
 FIRMWARE = ROOT / "firmware"
 
@@ -213,7 +213,7 @@ def _small_project(tmp_path: Path) -> Path:
             "size_bytes": path.stat().st_size,
         }
     results = {
-        "format": 1,
+        "format": 2,
         "dataset": {"sha256": MNIST_SHA256},
         "models": [{"name": "tiny", "variants": variants}],
     }
@@ -367,7 +367,7 @@ def test_missing_artifact_says_run_collect_first(tmp_path):
     results.write_text(
         json.dumps(
             {
-                "format": 1,
+                "format": 2,
                 "dataset": {"sha256": MNIST_SHA256},
                 "models": [{"name": "mlp", "variants": {"tflite_int8": variant}}],
             }

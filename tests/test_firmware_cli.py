@@ -13,9 +13,8 @@ import pytest
 from e2e import TINY_CONFIG
 
 from tinyreport.config import load_config
+from tinyreport.dataset import MNIST_SHA256
 from tinyreport.device import firmware
-from tinyreport.pipeline.collect import plan
-from tinyreport.pipeline.data import MNIST_SHA256, resolve_source
 
 HAVE_SYSFS = Path("/sys/kernel").is_dir()  # sysfs refuses new files, even to root
 
@@ -41,13 +40,12 @@ def _results(config_text: str = CONFIG, tmp: Path | None = None, **changes) -> d
         },
         "variants": {"tflite_int8": _variant("int8"), "tflite_float": _variant("float")},
     }
-    if tmp is not None:  # record the cache key collect would give this model
+    if tmp is not None:  # record the model's config section as collect does
         (tmp / "keyed.toml").write_text(config_text)
         config = load_config(tmp / "keyed.toml")
-        (p,) = plan(config, resolve_source(config.dataset, config.root))
-        entry["cache_key"] = p.result_key
+        entry["config"] = config.models["mlp"].model_dump()
     data = {
-        "format": 1,
+        "format": 2,
         "board": "xiao-esp32s3",
         "dataset": {"sha256": MNIST_SHA256, "n_train": 100, "n_test": 100},
         "models": [entry],
@@ -97,7 +95,7 @@ def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
     ("results", "problem"),
     [
         ([], "it holds a list, not an object"),
-        ({"format": 2}, "format 2, not 1"),
+        ({"format": 1}, "format 1, not 2"),
         (_without(_results(), "dataset"), "no 'dataset'"),
         (_without(_results(), "dataset", "sha256"), "no 'dataset.sha256'"),
         (_results(models=[]), "no models"),
@@ -149,15 +147,10 @@ def test_cli_wrong_shape_is_one_line_without_traceback(tmp_path):
         (CONFIG.replace("models.mlp", "models.small"), "models mlp, not small"),
         (CONFIG.replace("epochs = 1", "epochs = 3"), "model mlp: epochs 1, not 3"),
         (CONFIG.replace("n_test = 100", "n_test = 200"), "model mlp: n_test 100, not 200"),
-        (
-            CONFIG.replace("[16]", "[32]"),
-            "model mlp: other [models.mlp] settings, or other tinyreport stage code or package "
-            "versions",
-        ),
+        (CONFIG.replace("[16]", "[32]"), "model mlp: hidden [16], not [32]"),
         (
             CONFIG.replace("xiao-esp32s3", "esp32").replace("[16]", "[32]"),
-            "board xiao-esp32s3, not esp32; model mlp: other [models.mlp] settings, or other "
-            "tinyreport stage code or package versions",
+            "board xiao-esp32s3, not esp32; model mlp: hidden [16], not [32]",
         ),
     ],
 )
@@ -178,11 +171,13 @@ def test_results_of_this_configuration_pass_the_check(tmp_path):
     )
 
 
-def test_results_without_board_or_cache_keys_are_compared_on_what_they_record(tmp_path):
-    """An older or hand-made file: no board (the default one) and no cache keys."""
+def test_results_without_board_or_model_config_are_compared_on_what_they_record(tmp_path):
+    """A hand-made file: no board (the default one) and no model config sections."""
     results = _without(_results(), "board")
-    root = _project(tmp_path, results, CONFIG.replace("epochs = 1", "epochs = 5"))
+    root = _project(tmp_path, results, CONFIG.replace("[16]", "[32]"))
     assert "does not exist; run `tinyreport collect` first." in _generate(root)
+    root = _project(tmp_path, results, CONFIG.replace("epochs = 1", "epochs = 5"))
+    assert "(model mlp: epochs 1, not 5)" in _generate(root)
     root = _project(tmp_path, results, CONFIG.replace("xiao-esp32s3", "esp32"))
     assert "(board xiao-esp32s3, not esp32)" in _generate(root)
 

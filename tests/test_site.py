@@ -679,3 +679,20 @@ def test_vendored_plotly_bundle_matches_the_plotly_package_and_the_charts(fixtur
     assets = site.asset_files(Path("docs"))
     assert assets[Path("docs") / site.PLOTLY_ASSET] == bundle
     assert Path("docs/assets/vendor/plotly.LICENSE.txt") in assets
+
+
+def test_every_results_page_says_which_run_produced_it(fixture_results):
+    """The footer comes from the run block; what the machine reported is escaped text."""
+    from dataclasses import replace
+
+    run = dict(fixture_results.run)
+    run["machine"] = {**run["machine"], "cpu": "<img src=x onerror=alert(1)>|CPU"}
+    pages = site.render(replace(fixture_results, run=run), {"results": "../data/results.json"})
+    assert set(pages) - {"config.md"} == {p for p, t in pages.items() if "Produced by" in t}
+    card = pages["models/cnn.md"]
+    assert "Produced by tinyreport from commit `0123456789ab` on 2026-12-01;" in card
+    assert "&lt;img src=x onerror=alert(1)&gt;\\|CPU, 2 cores" in card
+    assert "<img" not in card
+    assert "cnn: trained, converted and measured in that run." in card
+    assert "Every figure: [results.json](../../data/results.json)." in card
+    assert "Every figure: [results.json](../data/results.json)." in pages["index.md"]

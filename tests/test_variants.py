@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 from e2e import make_project, mkdocs_build, results, tinyreport
+from tinyreport.pipeline.data import resolve_source
 
 from tinyreport.config import parse_config
 from tinyreport.errors import ConfigError
 from tinyreport.pipeline.collect import QAT_NOT_BUILT, plan
-from tinyreport.pipeline.data import resolve_source
 
 BASE = {"dataset": {"n_train": 100, "n_test": 100}, "training": {"epochs": 1}}
 

@@ -19,6 +19,8 @@ config_option = click.option(
     help="Configuration file.",
 )
 
+_ALL_MODELS = "\0all"  # what a bare --retrain stands for; no model can have this name
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tinyreport")
@@ -50,6 +52,15 @@ def cli() -> None:
     help="Write the results file here instead of the configured one (e.g. a part to merge).",
 )
 @click.option("--no-pages", is_flag=True, help="Write the results file only, no page.")
+@click.option(
+    "--retrain",
+    "retrain",
+    is_flag=False,
+    flag_value=_ALL_MODELS,
+    default=None,
+    metavar="[NAME]",
+    help="Train model NAME (every model without NAME) again and replace it in the model store.",
+)
 def collect(
     config_path: Path,
     verbose: bool,
@@ -58,8 +69,10 @@ def collect(
     jobs: int,
     results_path: Path | None,
     no_pages: bool,
+    retrain: str | None,
 ) -> None:
-    """Train, convert, evaluate and measure the models; write results and pages."""
+    """Convert, evaluate and measure the stored models (training those the store lacks);
+    write results and pages."""
     from tinyreport.config import load_config
     from tinyreport.pipeline import collect as collect_mod
     from tinyreport.progress import Progress
@@ -68,6 +81,9 @@ def collect(
     warnings: list[str] = []  # printed once the progress display is gone
     try:
         with Progress.for_terminal(verbose=verbose, quiet=quiet) as progress:
+            names = () if retrain is None else [retrain]
+            if retrain == _ALL_MODELS:
+                names = list(config.models)
             summary = collect_mod.collect(
                 config,
                 progress=progress,
@@ -76,6 +92,7 @@ def collect(
                 jobs=jobs,
                 results_path=results_path.resolve() if results_path else None,
                 pages=not no_pages,
+                retrain=names,
             )
     finally:
         for warning in warnings:

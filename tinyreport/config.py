@@ -280,7 +280,12 @@ ModelConfig = Annotated[
 class OutputConfig(_Section):
     """Where tinyreport writes; paths are relative to the configuration file."""
 
-    artifacts_dir: str = Field("artifacts", description="Trained and converted models, cached.")
+    artifacts_dir: str = Field("artifacts", description="Converted models and results, cached.")
+    model_store: str = Field(
+        "models/store",
+        description="Trained Keras models, one folder per model and key; commit it, so that "
+        "every machine converts and measures the same trained weights.",
+    )
     docs_dir: str = Field("docs", description="The MkDocs `docs_dir`; assets are copied here.")
     results: str = Field("docs/data/results.json", description="The results file.")
     pages_dir: str = Field("docs/report", description="Generated pages (owned by tinyreport).")

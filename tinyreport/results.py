@@ -10,7 +10,10 @@ from typing import Any
 # Format history (bump on any incompatible change, and say what changed):
 # 1: first format: models with keras / tflite_float / tflite_int8 variants, host TFLM arena,
 #    per-variant evaluation, optional `analysis` per TFLite variant, optional `device` runs.
-FORMAT_VERSION = 1
+# 2: `run` (the run that produced the figures: commit, date, machine, versions, and per model
+#    whether each figure family was reused or computed), `models[].config` (the model's config
+#    section), and the Keras variant's sha256 (the stored model's bytes).
+FORMAT_VERSION = 2
 
 VARIANTS = (  # in display order
     "keras",
@@ -160,6 +163,7 @@ class ModelResult:
     skipped: dict[str, str] = field(default_factory=dict)  # variant -> why it was not built
     # A model trained from a teacher: {teacher, alpha, temperature, alone_accuracy}
     distillation: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None  # the [models.NAME] section it was collected with
 
     @property
     def kinds(self) -> list[str]:
@@ -244,6 +248,7 @@ class Results:
     models: list[ModelResult]
     format: int = FORMAT_VERSION
     device_logs: list[dict[str, Any]] = field(default_factory=list)  # every ingested log file
+    run: dict[str, Any] | None = None  # the run that produced these figures (see pipeline/run)
 
     def model(self, name: str) -> ModelResult:
         return next(m for m in self.models if m.name == name)
@@ -264,6 +269,7 @@ class Results:
             "dataset": asdict(self.dataset),
             "models": [m.to_dict() for m in self.models],
             "device_logs": self.device_logs,
+            "run": self.run,
         }
 
     @classmethod

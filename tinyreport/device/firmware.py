@@ -189,13 +189,10 @@ def _load_results(results_path: Path, shown: str | None = None) -> dict:
 def _differences(config, results: dict, source) -> list[str]:
     """Say how the configuration differs from the one the results file was collected with.
 
-    Compared: the board, the dataset, the model names and, where the file records it, each
-    model's cache key: the hash collect derives from the model's settings, training, data,
-    quantization and the stage code (see collect.plan), so a key that differs means collect
-    would build that model anew.
+    Compared, from what the results file records: the board, the dataset, the model names, and
+    each model's config section, training settings and test-set size. Nothing is recomputed:
+    the file and the artifacts it names are the generator's only inputs.
     """
-    from tinyreport.pipeline.collect import plan
-
     found = []
     recorded_board = results.get("board", "xiao-esp32s3")
     if recorded_board != config.board:
@@ -207,16 +204,18 @@ def _differences(config, results: dict, source) -> list[str]:
         found.append(
             f"models {', '.join(sorted(recorded))}, not {', '.join(sorted(config.models))}"
         )
-    for p in plan(config, source):
-        entry = recorded.get(p.name)
-        if entry is None or entry.get("cache_key") in (None, p.result_key):
+    for name in config.models:
+        entry = recorded.get(name)
+        if entry is None:
             continue
-        found.append(f"model {p.name}: {_model_difference(config, p.name, entry, results)}")
+        difference = _model_difference(config, name, entry, results)
+        if difference:
+            found.append(f"model {name}: {difference}")
     return found
 
 
-def _model_difference(config, name: str, entry: dict, results: dict) -> str:
-    """Name the settings of one model that differ from what it was built with, if recorded."""
+def _model_difference(config, name: str, entry: dict, results: dict) -> str | None:
+    """Name the settings of one model that differ from what it was collected with, if any."""
     spec = config.models[name]
     training = entry.get("training") if isinstance(entry.get("training"), dict) else {}
     now = {
@@ -235,14 +234,15 @@ def _model_difference(config, name: str, entry: dict, results: dict) -> str:
     then = {"kind": entry.get("kind"), **{k: training.get(k) for k in now if k != "kind"}}
     dataset = results["dataset"]
     now["n_test"], then["n_test"] = config.dataset.n_test, dataset.get("n_test")
+    recorded = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    for key, value in spec.model_dump(exclude={"kind", "epochs"}).items():
+        now[key], then[key] = value, recorded.get(key)
     changed = [
         f"{k} {then[k]}, not {now[k]}"
         for k in now
         if then[k] is not None and now[k] is not None and then[k] != now[k]
     ]
-    if changed:
-        return ", ".join(changed)
-    return f"other [models.{name}] settings, or other tinyreport stage code or package versions"
+    return ", ".join(changed) or None
 
 
 def arena_size(
@@ -256,7 +256,7 @@ def arena_size(
     """
     from tinyreport.analysis.analyze import analyze
     from tinyreport.analysis.budget import arena_with_margin
-    from tinyreport.pipeline.data import file_sha256
+    from tinyreport.dataset import file_sha256
 
     arena = analyze(path, board=board)["arena"]
     target_bytes = arena["target_bytes"]
@@ -329,7 +329,7 @@ def _tensor_spec(model, index: int) -> TensorSpec:
     return TensorSpec(dtype, tuple(tensor.shape), scale, zero_point)
 
 
-def _c_name(model: str, variant: str) -> str:
+def c_name(model: str, variant: str) -> str:
     return f"{model}_{_VARIANT_SUFFIX[variant]}"
 
 
@@ -342,7 +342,7 @@ def gather(
     folder the results file's artifact paths are relative to.
     """
     from tinyreport.analysis.tflite_reader import read_model
-    from tinyreport.pipeline.data import file_sha256, preprocess, quantize
+    from tinyreport.dataset import file_sha256, preprocess, quantize
 
     results = _load_results(results_path)
     board = results.get("board", "xiao-esp32s3")
@@ -386,7 +386,7 @@ def gather(
                 raise ModelFileError(f"TFLM on this host gave outputs of shape {y.shape}.")
             models.append(
                 FirmwareModel(
-                    name=_c_name(entry["name"], variant),
+                    name=c_name(entry["name"], variant),
                     model=entry["name"],
                     variant=variant,
                     sha256=info["sha256"],
@@ -654,7 +654,7 @@ def file_names(results: dict) -> list[str]:
     return [
         *COMMON_FILES,
         *(
-            f"model_{_c_name(entry['name'], variant)}.cc"
+            f"model_{c_name(entry['name'], variant)}.cc"
             for entry in results["models"]
             for variant in VARIANTS
             if variant in entry["variants"]
@@ -742,7 +742,7 @@ def stamp_cmakelists(path: Path, sources_cmake: str) -> bool | None:
 
 def first_test_images(config, n_vectors: int) -> tuple[np.ndarray, np.ndarray, str]:
     """Return the first `n_vectors` raw test images, their labels and the data file's sha256."""
-    from tinyreport.pipeline.data import load_dataset, resolve_source
+    from tinyreport.dataset import load_dataset, resolve_source
 
     source = resolve_source(config.dataset, config.root)
     data = load_dataset(config.dataset, source)
@@ -757,8 +757,8 @@ def generate(config, n_vectors: int = DEFAULT_VECTORS, out: Path | None = None) 
     Refuses, before the long work, an output folder that cannot be written and a results file
     collected with another configuration (board, models, their settings, dataset).
     """
+    from tinyreport.dataset import resolve_source
     from tinyreport.fsutil import output_problem, reason
-    from tinyreport.pipeline.data import resolve_source
 
     if not 1 <= n_vectors <= MAX_VECTORS:
         raise FirmwareError(f"--vectors must be between 1 and {MAX_VECTORS}, not {n_vectors}.")

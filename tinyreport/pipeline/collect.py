@@ -6,16 +6,18 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from tinyreport import __version__
 from tinyreport.config import NAME_PATTERN, Config
+from tinyreport.dataset import Dataset, DataSource, load_dataset, preprocess, resolve_source
 from tinyreport.errors import ConfigError, ModelFileError, OutputError
 from tinyreport.fsutil import native_output_to, output_problem, publish, reason, write_atomic
-from tinyreport.pipeline.data import Dataset, DataSource, load_dataset, preprocess, resolve_source
+from tinyreport.pipeline import determinism, store
+from tinyreport.pipeline import run as run_info
 from tinyreport.progress import Progress
 from tinyreport.results import (
     SIMULATED_HOST,
@@ -89,7 +91,7 @@ def _code(*modules: str) -> str:
 
 def _source_key(config: Config, name: str) -> dict:
     """What identifies a model's source beyond its config section: the user file it reads."""
-    from tinyreport.pipeline.data import file_sha256
+    from tinyreport.dataset import file_sha256
 
     spec = config.models[name]
     if spec.kind in ("mlp", "cnn"):
@@ -135,45 +137,81 @@ def _optimize_key(spec) -> dict:
     }
 
 
+def trained_here(config: Config, name: str) -> bool:
+    """Whether model `name` goes in the model store: built in or a builder's, not distilled
+    (a distilled model is trained from its teacher in the artifacts cache, as before)."""
+    spec = config.models[name]
+    if getattr(spec, "teacher", None):
+        return False
+    return spec.kind in ("mlp", "cnn") or (spec.kind == "keras" and spec.builder is not None)
+
+
+def store_entry(config: Config, source: DataSource, name: str) -> store.Entry:
+    """The store entry of a model tinyreport trains."""
+    extra = {"source": _source_key(config, name), "labels": config.dataset.labels}
+    return store.entry(
+        config,
+        name,
+        source.sha256,
+        {k: v for k, v in extra.items() if v},
+        exclude=OPTIMIZE_KEYS | TEACHER_KEYS,
+    )
+
+
 def plan(config: Config, source: DataSource) -> list[ModelPlan]:
-    """Compute each model's cache keys without touching TensorFlow."""
+    """Compute each model's store entry and cache keys without touching TensorFlow.
+
+    A stored model's result key covers the stored model's bytes, so `collect --retrain` (which
+    replaces the model under the same store key) also rebuilds what was converted from it.
+    """
     artifacts = config.path(config.output.artifacts_dir)
     plans = []
     for name, spec in config.models.items():
-        train_key = _hash(
-            {
-                "tinyreport": __version__,
-                "code": _code("pipeline/train", "pipeline/data"),
-                "tensorflow": _pkg_version("tensorflow"),
-                "model": spec.model_dump(exclude={"epochs"} | OPTIMIZE_KEYS | TEACHER_KEYS),
-                **_teacher_key(spec, plans),
-                "source": _source_key(config, name),
-                "training": {
-                    # backend joins the key only when it is not the default: older keys stay
-                    **config.training.model_dump(
-                        exclude={"backend"} if config.training.backend == "tensorflow" else set()
-                    ),
-                    "epochs": config.epochs_for(name),
-                },
-                "data": source.sha256,
-                "n_train": config.dataset.n_train,
-                "labels": config.dataset.labels,
-            }
-        )
+        if trained_here(config, name):
+            e = store_entry(config, source, name)
+            train_key, train_dir = e.key, e.folder
+            model_sha = e.model_sha256() if e.exists() else "untrained"
+        else:
+            train_key = _hash(
+                {
+                    "tinyreport": __version__,
+                    "code": _code("pipeline/train", "dataset"),
+                    "tensorflow": _pkg_version("tensorflow"),
+                    "model": spec.model_dump(exclude={"epochs"} | OPTIMIZE_KEYS | TEACHER_KEYS),
+                    **_teacher_key(spec, plans),
+                    "source": _source_key(config, name),
+                    "training": {
+                        # backend joins the key only when it is not the default
+                        **config.training.model_dump(
+                            exclude={"backend"}
+                            if config.training.backend == "tensorflow"
+                            else set()
+                        ),
+                        "epochs": config.epochs_for(name),
+                    },
+                    "data": source.sha256,
+                    "n_train": config.dataset.n_train,
+                    "labels": config.dataset.labels,
+                }
+            )
+            train_dir, model_sha = artifacts / name / f"train-{train_key}", None
         result_key = _hash(
             {
                 "train": train_key,
+                "model_sha256": model_sha,
                 # collect.py orchestrates the conversion (build_model), so it is part of it.
                 "code": _code(
                     "pipeline/collect",
                     "pipeline/convert",
                     "pipeline/evaluate",
                     "pipeline/tflm_host",
+                    "pipeline/determinism",
                     "results",
                 ),
                 "quantization": config.quantization.model_dump(),
                 **_optimize_key(spec),
                 "n_test": config.dataset.n_test,
+                "tensorflow": _pkg_version("tensorflow"),
                 "litert": _pkg_version("ai-edge-litert"),
                 "tflite_micro": _pkg_version("tflite-micro"),
                 "espdl": _espdl_key(config),
@@ -184,12 +222,18 @@ def plan(config: Config, source: DataSource) -> list[ModelPlan]:
                 name,
                 train_key,
                 result_key,
-                artifacts / name / f"train-{train_key}",
+                train_dir,
                 artifacts / name / f"result-{result_key}",
                 _teacher_dir(spec, plans),
             )
         )
     return plans
+
+
+def plan_model(config: Config, source: DataSource, name: str) -> ModelPlan:
+    """One model's plan (the others' are computed too: a teacher's key goes into its
+    student's)."""
+    return next(p for p in plan(config, source) if p.name == name)
 
 
 def _load_cached(p: ModelPlan) -> ModelResult | None:
@@ -260,7 +304,14 @@ def save_keras(model, path: Path) -> None:
 
 
 def _train(config: Config, p: ModelPlan, data: Dataset, x_train, progress: Progress):
-    """Train a built-in model or a builder's model, or reuse it; return (model, Training)."""
+    """Load a stored model, or train (or reuse) a distilled one; return (model, Training)."""
+    if trained_here(config, p.name):
+        return _stored(config, p, x_train, progress)
+    return _train_in_cache(config, p, data, x_train, progress)
+
+
+def _train_in_cache(config: Config, p: ModelPlan, data: Dataset, x_train, progress: Progress):
+    """Train a distilled model (or reuse it from the cache); return (model, Training)."""
     from tinyreport.pipeline import train
 
     spec = config.models[p.name]
@@ -319,6 +370,58 @@ def _train(config: Config, p: ModelPlan, data: Dataset, x_train, progress: Progr
         representative_samples=0,  # set once the calibration set is drawn
         final_loss=round(final_loss, 6),
         tensorflow_version=_pkg_version("tensorflow"),
+    )
+    return model, training
+
+
+def train_model(
+    config: Config, source: DataSource, name: str, data: Dataset, progress: Progress
+) -> None:
+    """Train model `name` (built in or a builder's) into the store."""
+    from tinyreport.pipeline import train
+
+    spec = config.models[name]
+    epochs = config.epochs_for(name)
+    train.seed_everything(config.training.seed)
+    if spec.kind == "keras":
+        progress.stage(name, f"building with {spec.builder}")
+        model = train.build_from_builder(name, spec, config.root, data.input_shape, data.n_classes)
+    else:
+        model = train.build_model(name, spec, data.input_shape, data.n_classes)
+    progress.stage(name, "training", total=epochs)
+    try:
+        model, final_loss = train.train(
+            model,
+            config.training,
+            epochs,
+            preprocess(data.x_train),
+            data.y_train,
+            on_epoch=lambda done, total, loss: progress.step(done, total, f"loss {loss:.4f}"),
+        )
+    except (ValueError, TypeError) as exc:  # a builder's model that cannot be trained
+        if spec.kind != "keras":
+            raise
+        raise ConfigError(
+            f"model {name}: training the model from {spec.builder} failed "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
+    store.save(store_entry(config, source, name), model, final_loss)
+
+
+def _stored(config: Config, p: ModelPlan, x_train, progress: Progress):
+    """Load a stored trained model; return (model, Training)."""
+    progress.stage(p.name, "loading the stored model")
+    model, final_loss = _load_trained(p)
+    info = store.read_info(store.Entry(p.name, p.train_key, {}, p.train_dir))
+    training = Training(
+        epochs=config.epochs_for(p.name),
+        batch_size=config.training.batch_size,
+        seed=config.training.seed,
+        learning_rate=config.training.learning_rate,
+        n_train=len(x_train),
+        representative_samples=0,  # set once the calibration set is drawn
+        final_loss=round(final_loss, 6),
+        tensorflow_version=(info.get("trained_with") or {}).get("tensorflow", "unknown"),
     )
     return model, training
 
@@ -472,7 +575,8 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
             kind="keras",
             path=_rel(keras_path, root),
             size_bytes=keras_path.stat().st_size,
-            sha256=None,  # a .keras file records when it was saved, so its hash is not stable
+            # The stored (or the user's) file itself: an input, so its bytes are stable.
+            sha256=hashlib.sha256(keras_path.read_bytes()).hexdigest(),
             evaluation=evaluate.summarize(
                 keras_pred, data.y_test, data.n_classes, evaluate.keras_runtime()
             ),
@@ -534,6 +638,7 @@ def build_model(config: Config, p: ModelPlan, data: Dataset, progress: Progress)
         agreement_int8_float=round(agreement, 6),
         cache_key=p.result_key,
         source=_source_info(config, p.name),
+        config=spec.model_dump(),
         skipped=skipped,
         distillation=distillation,
     )
@@ -747,6 +852,7 @@ def _build_tflite(config: Config, p: ModelPlan, data: Dataset, progress: Progres
         agreement_int8_float=None,
         cache_key=p.result_key,
         source=_source_info(config, p.name),
+        config=spec.model_dump(),
     )
     write_atomic(p.result_path, dumps(result.to_dict()))
     return result
@@ -974,6 +1080,7 @@ def _build_in_child(config: Config, p: ModelPlan, source: DataSource) -> ModelRe
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     data = load_dataset(config.dataset, source)
     with native_output_to(p.result_dir / "tensorflow.log"):
+        determinism.configure()
         return build_model(config, p, data, Progress())
 
 
@@ -1013,6 +1120,7 @@ def _build(config: Config, todo: list[ModelPlan], source: DataSource, progress, 
             data = data or load_dataset(config.dataset, source)
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
             with native_output_to(current.result_dir / "tensorflow.log"):
+                determinism.configure()
                 built[current.name] = build_model(config, current, data, progress)
         return built
     except OSError as exc:
@@ -1040,6 +1148,77 @@ def check_backend(config: Config) -> None:
     )
 
 
+DOWNLOADS = "downloads"  # under docs_dir: the .tflite files, copied for the model cards
+
+
+def download_files(
+    config: Config, results: Results, results_path: Path
+) -> tuple[dict[Path, bytes], dict, list[Path]]:
+    """The files the model cards offer, the cards' links (relative to the pages folder), and
+    the download files a previous collect left (removed unless produced again).
+
+    The .tflite files are copied into the docs (about 640 KB for the default models; the folder
+    is not committed). The firmware's C arrays are linked in the repository instead (2.6 MB),
+    and only when the committed one embeds this very model (its sha256).
+    """
+    from tinyreport.device.firmware import DEFAULT_OUT, VARIANTS, c_name
+    from tinyreport.site.render import REPOSITORY
+
+    root = config.root.resolve()
+    docs_dir = config.path(config.output.docs_dir)
+    pages_dir = config.path(config.output.pages_dir)
+    folder = docs_dir / DOWNLOADS
+
+    def rel(path: Path) -> str | None:
+        try:
+            path.relative_to(docs_dir)
+        except ValueError:
+            return None  # outside the site: MkDocs would not publish it
+        return os.path.relpath(path, pages_dir).replace(os.sep, "/")
+
+    files: dict[Path, bytes] = {}
+    links: dict = {"results": rel(results_path), "downloads": {}}
+    for m in results.models:
+        entries = links["downloads"].setdefault(m.name, [])
+        for kind in m.tflite_kinds:
+            variant = m.variants[kind]
+            blob = (root / variant.path).read_bytes()
+            dest = folder / m.name / FILES[kind]
+            files[dest] = blob
+            title = kind.removeprefix("tflite_")
+            entries.append(
+                {"label": f"{title} TFLite model", "href": rel(dest), "size_bytes": len(blob)}
+            )
+        for kind in [k for k in VARIANTS if k in m.variants]:
+            name = c_name(m.name, kind)
+            source = config.path(str(DEFAULT_OUT)) / f"model_{name}.cc"
+            try:
+                with source.open(encoding="utf-8") as f:
+                    head = "".join(f.readline() for _ in range(5))
+                size = source.stat().st_size
+            except (OSError, UnicodeDecodeError):
+                continue
+            if m.variants[kind].sha256 in head:
+                entries.append(
+                    {
+                        "label": f"C array of the {kind.removeprefix('tflite_')} model "
+                        "(firmware source, in the repository)",
+                        "href": f"{REPOSITORY}/blob/main/{_rel(source, root)}",
+                        "size_bytes": size,
+                    }
+                )
+    old = sorted(p for p in folder.glob("*/*.tflite") if p.is_file()) if folder.is_dir() else []
+    return files, links, old
+
+
+def _existing(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def collect(
     config: Config,
     progress: Progress | None = None,
@@ -1048,30 +1227,70 @@ def collect(
     jobs: int = 1,
     results_path: Path | None = None,
     pages: bool = True,
+    retrain: Collection[str] = (),
 ) -> str:
     """Bring every model's results up to date, write results and pages; return a summary.
 
-    `only` limits the run (and the results file) to some models; `jobs` builds that many
-    models at once in worker processes; `results_path` writes the results elsewhere and
-    `pages=False` writes no page (the parts of a `merge`). Results, pages and assets are
-    published together at the end: an error or Ctrl-C before then leaves the previous set as
-    it was. `warn` hears about logs that hold no record.
+    A model in the store is used as it is; a model is trained only when the store has none for
+    its key, or when its name is in `retrain` (which replaces the stored one). `only` limits
+    the run (and the results file) to some models; `jobs` builds that many models at once in
+    worker processes; `results_path` writes the results elsewhere and `pages=False` writes no
+    page (the parts of a `merge`). Results, pages and assets are published together at the
+    end: an error or Ctrl-C before then leaves the previous set as it was. `warn` hears about
+    logs that hold no record.
     """
     progress = progress or Progress()
-    unknown = [name for name in only or [] if name not in config.models]
-    if unknown:
-        raise ConfigError(
-            f"--only names {', '.join(unknown)}, which tinyreport.toml does not define "
-            f"(its models: {', '.join(config.models)})"
-        )
+    for option, names in (("--only", only or []), ("--retrain", retrain)):
+        unknown = [name for name in names if name not in config.models]
+        if unknown:
+            raise ConfigError(
+                f"{option} names {', '.join(unknown)}, which tinyreport.toml does not define "
+                f"(its models: {', '.join(config.models)})"
+            )
     check_backend(config)
     check_outputs(config, results_path, pages, only)
+    root = config.root.resolve()
     source = resolve_source(config.dataset, config.root)
-    plans = [p for p in plan(config, source) if not only or p.name in only]
+    names = [name for name in config.models if not only or name in only]
+
+    # Training first, into the store: only what the store lacks, or what --retrain names.
+    trained: list[str] = []
+    data: Dataset | None = None
+    for name in names:
+        if not trained_here(config, name):
+            continue
+        if name not in retrain and store_entry(config, source, name).exists():
+            continue
+        data = data or load_dataset(config.dataset, source)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        log = config.path(config.output.artifacts_dir) / name / "tensorflow.log"
+        try:
+            with native_output_to(log):
+                determinism.configure()
+                train_model(config, source, name, data, progress)
+        except OSError as exc:
+            where = _rel(Path(str(exc.filename or log)), root)
+            raise OutputError(
+                f"cannot write the artifacts of model {name}: {where} ({reason(exc)})"
+            ) from None
+        trained.append(name)
+
+    plans = [plan_model(config, source, name) for name in names]
     cached = {p.name: _load_cached(p) for p in plans}
     todo = [p for p in plans if cached[p.name] is None]
     built = _build(config, todo, source, progress, jobs)
     models = [cached[p.name] or built[p.name] for p in plans]
+    figures = {
+        p.name: {
+            "training": run_info.TRAINED
+            if p.name in trained
+            else run_info.STORE
+            if trained_here(config, p.name)
+            else run_info.USER_FILE,
+            "conversion_evaluation_arena": run_info.COMPUTED if p.name in built else run_info.CACHE,
+        }
+        for p in plans
+    }
 
     models = [analyze_variants(config, m) for m in models]
     models, device_logs = attach_device_runs(config, models, warn, progress)
@@ -1083,15 +1302,32 @@ def collect(
         models=models,
         device_logs=device_logs,
     )
-    summary = write_results(config, results, results_path, pages)
-    names = ", ".join(p.name for p in todo) if todo else "nothing (all cached)"
-    return f"rebuilt: {names}; {summary}"
+    summary = write_results(config, results, results_path, pages, figures)
+    text = "rebuilt: " + (", ".join(p.name for p in todo) if todo else "nothing (all cached)")
+    store_dir = config.path(config.output.model_store)
+    if trained:
+        text += f"; trained and stored in {_rel(store_dir, root)}: {', '.join(trained)}"
+    if not only:
+        unused = store.unused(store_dir, {p.train_dir for p in plans})
+        if unused:
+            kept = ", ".join(_rel(x, root) for x in unused)
+            text += f"; not used now, kept in the store: {kept}"
+    return f"{text}; {summary}"
 
 
 def write_results(
-    config: Config, results: Results, results_path: Path | None = None, pages: bool = True
+    config: Config,
+    results: Results,
+    results_path: Path | None = None,
+    pages: bool = True,
+    figures: dict | None = None,
 ) -> str:
-    """Publish the results file, and the pages and assets with it; summarise what changed."""
+    """Publish the results file, and the pages, downloads and assets with it; summarise.
+
+    The run block names the run that produced the figures: when the file there already states
+    the same figures, its run block is kept (a reproduction changes no byte); otherwise this
+    run is described, with `figures` (per model, where each figure family came from).
+    """
     from tinyreport.site import render as site
 
     root = config.root.resolve()
@@ -1100,18 +1336,31 @@ def write_results(
         raise OutputError(
             f"{_rel(results_path, root)} is not a tinyreport results file; nothing was changed"
         )
+    previous = _existing(results_path)
+    if previous and previous.get("run") and run_info.same_figures(previous, results.to_dict()):
+        run, reproduced = previous["run"], True
+    else:
+        run, reproduced = run_info.describe(root, figures or {}), False
+    results = replace(results, run=run)
     files: dict[Path, str | bytes] = {results_path: dumps(results.to_dict())}
     page_texts: dict[Path, str] = {}
     stale: list[Path] = []
     if pages:
-        page_texts, stale = site.page_files(results, config.path(config.output.pages_dir))
+        downloads, links, old_downloads = download_files(config, results, results_path)
+        page_texts, stale = site.page_files(results, config.path(config.output.pages_dir), links)
         files.update(site.asset_files(config.path(config.output.docs_dir)))
+        files.update(downloads)
         files.update(page_texts)
+        stale += [p for p in old_downloads if p not in downloads]
     changed = publish(files, stale, name=lambda path: _rel(path, root))
     if not pages:
-        return f"results: {_rel(results_path, root)}; no pages written"
-    n_pages = len(set(changed) & (set(page_texts) | set(stale)))
-    return f"results: {_rel(results_path, root)}; pages changed: {n_pages}"
+        summary = f"results: {_rel(results_path, root)}; no pages written"
+    else:
+        n_pages = len(set(changed) & (set(page_texts) | set(stale)))
+        summary = f"results: {_rel(results_path, root)}; pages changed: {n_pages}"
+    if reproduced:
+        summary += f"; same figures as the recorded run ({run.get('commit') or 'no commit'})"
+    return summary
 
 
 def merge(config: Config, parts: list[Path]) -> str:
@@ -1172,4 +1421,8 @@ def merge(config: Config, parts: list[Path]) -> str:
         models=[models[name] for name in order],
         device_logs=[logs[path] for path in sorted(logs)],
     )
-    return f"merged {len(parts)} files, {len(models)} models; " + write_results(config, results)
+    figures: dict = {}
+    for _, part in loaded:
+        figures.update((part.run or {}).get("figures") or {})
+    summary = write_results(config, results, figures=figures)
+    return f"merged {len(parts)} files, {len(models)} models; {summary}"

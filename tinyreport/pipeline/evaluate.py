@@ -7,7 +7,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from tinyreport.pipeline.data import quantize
+from tinyreport.dataset import quantize
 from tinyreport.results import Evaluation, TensorQuant
 
 BATCH = 1000  # Keras prediction batch
@@ -53,9 +53,15 @@ def keras_predict(model, x: np.ndarray) -> np.ndarray:
 
 
 def _interpreter(flatbuffer: bytes):
-    from ai_edge_litert.interpreter import Interpreter
+    """LiteRT with TFLite's reference kernels on one thread: no XNNPACK or ruy code chosen by
+    the CPU's features, so every x86-64 machine computes the same outputs."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    return Interpreter(model_content=flatbuffer, num_threads=1)
+    return Interpreter(
+        model_content=flatbuffer,
+        num_threads=1,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+    )
 
 
 def io_details(flatbuffer: bytes) -> tuple[TensorQuant, TensorQuant, list[str]]:

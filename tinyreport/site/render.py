@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import posixpath
 import re
 from collections.abc import Iterable
 from functools import cache
@@ -1105,32 +1106,114 @@ def optimization_advice(rows: list[dict[str, Any]], points: float = 1.0) -> dict
     return {"row": pick, "best": best, "points": points}
 
 
-def render(results: Results, latency_link: str = "../../" + LATENCY_PAGE) -> dict[str, str]:
+SHORT_COMMIT = 12
+
+
+def produced_by(results: Results) -> dict[str, Any] | None:
+    """The footer's facts, from the results file's run block (None for a file without one)."""
+    run = results.run
+    if not run:
+        return None
+    machine = run.get("machine") or {}
+    versions = run.get("versions") or {}
+    sources = {
+        ("store", "cache"): "stored model, converted and measured by an earlier run",
+        ("store", "computed"): "stored model, converted and measured in that run",
+        ("trained", "computed"): "trained, converted and measured in that run",
+        ("trained", "cache"): "trained in that run, conversion reused",
+        ("file", "cache"): "the configured model file, converted and measured by an earlier run",
+        ("file", "computed"): "the configured model file, converted and measured in that run",
+    }
+    figures = run.get("figures") or {}
+    return {
+        "commit": (run.get("commit") or "")[:SHORT_COMMIT] or None,
+        "dirty": bool(run.get("commit_dirty")),
+        "date": str(run.get("date") or "")[:10],
+        "machine": ", ".join(
+            str(x)
+            for x in (
+                machine.get("cpu"),
+                f"{machine['cores']} cores" if machine.get("cores") else None,
+                machine.get("os"),
+            )
+            if x
+        ),
+        "versions": ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
+        "models": [
+            {
+                "name": name,
+                "source": sources.get(
+                    (f.get("training"), f.get("conversion_evaluation_arena")), "unknown"
+                ),
+            }
+            for name, f in sorted(figures.items())
+            if isinstance(f, dict)
+        ],
+    }
+
+
+#: Where the project lives (as mkdocs.yml's footer link says): the firmware's C arrays are
+#: linked there rather than copied into the site.
+REPOSITORY = "https://github.com/tinyml-lab/tinyreport"
+
+
+def _href(page: str, target: str | None) -> str | None:
+    """`target` (relative to the pages folder) as a link from page `page`."""
+    if target is None or "://" in target:
+        return target
+    return posixpath.relpath(target, posixpath.dirname(page) or ".")
+
+
+def render(
+    results: Results,
+    latency_link: str = "../../" + LATENCY_PAGE,
+    links: dict[str, Any] | None = None,
+) -> dict[str, str]:
     """Render every generated page from the results; deterministic.
 
     `latency_link` is where the pages point for the latency model (relative to a page under
-    the pages folder's subfolders)."""
+    the pages folder's subfolders). `links` (from collect) names, relative to the pages
+    folder, the results file (`results`) and each model's downloads (`downloads`: model ->
+    list of {label, href, size_bytes}).
+    """
     env = environment()
+    links = links or {}
     data = page_data(results)
+    footer = env.get_template("produced_by.md.jinja")
+
+    def foot(page: str) -> str:
+        return footer.render(
+            run=produced_by(results), results_href=_href(page, links.get("results"))
+        )
+
+    def downloads(page: str, model: str) -> list[dict[str, Any]]:
+        return [
+            {**d, "href": _href(page, d["href"])} for d in links.get("downloads", {}).get(model, [])
+        ]
+
     pages = {
         "index.md": env.get_template("overview.md.jinja").render(
             latency_link=latency_link, results=results, page=data
-        ),
+        )
+        + foot("index.md"),
         "compare/variants.md": env.get_template("variants.md.jinja").render(
             latency_link=latency_link,
             results=results,
             page=data,
             arenas={m.name: arena_rows(m) for m in results.models},
-        ),
+        )
+        + foot("compare/variants.md"),
         "compare/feasibility.md": env.get_template("feasibility.md.jinja").render(
             latency_link=latency_link, results=results, page=data
-        ),
+        )
+        + foot("compare/feasibility.md"),
         "config.md": env.get_template("config.md.jinja").render(
             latency_link=latency_link, sections=config_reference()
         ),
         "compare/tflm-vs-espdl.md": env.get_template("espdl.md.jinja").render(
             latency_link=latency_link, results=results, page=data, rows=espdl_rows(results)
-        ),
+        )
+        + foot("compare/tflm-vs-espdl.md"),
     }
     rows = optimization_rows(results)
     pages["compare/optimizations.md"] = env.get_template("optimizations.md.jinja").render(
@@ -1140,7 +1223,7 @@ def render(results: Results, latency_link: str = "../../" + LATENCY_PAGE) -> dic
         rows=rows,
         advice=optimization_advice(rows),
         chart=charts.pareto(rows, results.dataset.n_test),
-    )
+    ) + foot("compare/optimizations.md")
     card = env.get_template("model.md.jinja")
     for model in results.models:
         pages[f"models/{model.name}.md"] = card.render(
@@ -1154,7 +1237,8 @@ def render(results: Results, latency_link: str = "../../" + LATENCY_PAGE) -> dic
             runs=[_device_row(r) for r in device_runs(model)],
             timeline=timeline_chart(model),
             source_sentence=source_sentence(model),
-        )
+            downloads=downloads(f"models/{model.name}.md", model.name),
+        ) + foot(f"models/{model.name}.md")
     return {path: _clean(text) for path, text in pages.items()}
 
 
@@ -1229,11 +1313,13 @@ def write_assets(docs_dir: Path) -> None:
     publish(asset_files(docs_dir))
 
 
-def page_files(results: Results, pages_dir: Path) -> tuple[dict[Path, str], list[Path]]:
+def page_files(
+    results: Results, pages_dir: Path, links: dict[str, Any] | None = None
+) -> tuple[dict[Path, str], list[Path]]:
     """Return the rendered pages by path, and the generated pages no longer produced."""
     own = pages_dir.parent / LATENCY_PAGE
     link = "../../" + LATENCY_PAGE if own.is_file() else LATENCY_DOCS_URL
-    pages = {pages_dir / rel: text for rel, text in render(results, link).items()}
+    pages = {pages_dir / rel: text for rel, text in render(results, link, links).items()}
     theirs = [path for path in pages if not page_is_ours(path)]
     if theirs:
         raise OutputError(

@@ -20,6 +20,6 @@ constexpr size_t kMaxOperators = 9;
 // The longest output (sizes the output copy for the vector check).
 constexpr size_t kMaxOutputElements = 10;
 // sha256 over the model ids, in order: names this set of models in the boot record.
-constexpr const char* kModelSetId = "2cd803c3";
+constexpr const char* kModelSetId = "548d6164";
 
 }  // namespace tinyfw

@@ -24,7 +24,7 @@ inline TfLiteStatus AddOps_mlp_float(tflite::MicroMutableOpResolver<3>& r) {
   return kTfLiteOk;
 }
 
-// cnn_int8 (75651614fa09): 5 operator types
+// cnn_int8 (92eee3736b20): 5 operator types
 inline TfLiteStatus AddOps_cnn_int8(tflite::MicroMutableOpResolver<5>& r) {
   if (r.AddConv2D() != kTfLiteOk) return kTfLiteError;
   if (r.AddFullyConnected() != kTfLiteOk) return kTfLiteError;
@@ -34,7 +34,7 @@ inline TfLiteStatus AddOps_cnn_int8(tflite::MicroMutableOpResolver<5>& r) {
   return kTfLiteOk;
 }
 
-// cnn_float (8951a9213cf2): 5 operator types
+// cnn_float (e3bc3a23fc42): 5 operator types
 inline TfLiteStatus AddOps_cnn_float(tflite::MicroMutableOpResolver<5>& r) {
   if (r.AddConv2D() != kTfLiteOk) return kTfLiteError;
   if (r.AddFullyConnected() != kTfLiteOk) return kTfLiteError;

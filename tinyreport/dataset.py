@@ -13,7 +13,7 @@ from tinyreport.config import DatasetConfig
 from tinyreport.errors import DataError
 
 MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
-BUNDLED_MNIST = Path(__file__).parents[1] / "data" / "mnist.npz"
+BUNDLED_MNIST = Path(__file__).parent / "data" / "mnist.npz"
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 # Class names of the Keras data sets, in label order (from their documentation).
 KERAS_LABELS = {
