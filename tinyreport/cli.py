@@ -314,6 +314,37 @@ def init(folder: Path) -> None:
     click.echo(init_project(folder))
 
 
+@cli.command()
+@click.argument("base", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@click.option("--markdown", is_flag=True, help="Print the changes as a Markdown table.")
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    metavar="NAME=±N[%|pt]",
+    help="Exit 1 if a figure moves past this, e.g. arena=+5% (rises more than 5 %), "
+    "accuracy=-0.5pt (falls more than 0.5 points), size=+1024 (grows by more than 1024 B). "
+    "NAME is accuracy, arena, size, flash, sram or a field as listed. Repeatable.",
+)
+def diff(base: Path, new: Path, as_json: bool, markdown: bool, fail_on: tuple[str, ...]) -> None:
+    """List every figure that differs between two results files.
+
+    Exit status: 0 compared (whether or not figures changed), 1 a --fail-on threshold was
+    crossed, 2 a file or a threshold could not be read.
+    """
+    from tinyreport import diff as diff_mod
+
+    thresholds = [diff_mod.parse_threshold(t) for t in fail_on]
+    changes = diff_mod.compare(diff_mod.load(base), diff_mod.load(new))
+    hits = diff_mod.crossed(changes, thresholds)
+    render = diff_mod.to_json if as_json else diff_mod.to_markdown if markdown else diff_mod.to_text
+    click.echo(render(changes, hits), nl=False)
+    if hits:
+        sys.exit(diff_mod.EXIT_THRESHOLD)
+
+
 def main() -> None:
     """Run the CLI; turn tinyreport's own errors into one line and a non-zero exit."""
     try:
