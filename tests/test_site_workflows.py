@@ -90,3 +90,66 @@ def test_documented_matrix_workflow_and_the_scaffold_workflows_pass_actionlint(t
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _preview_page(tmp_path, base: dict, new: dict, collect_output: str) -> str:
+    import json
+    import os
+
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    (tmp_path / "collect.txt").write_text(collect_output)
+    env = {
+        **os.environ,
+        "RESULTS": str(tmp_path / "new.json"),
+        "PAGE": str(tmp_path / "changes.md"),
+        "PYTHON": sys.executable,
+        "PYTHONPATH": str(WORKFLOWS.parents[1]),
+    }
+    script = WORKFLOWS.parents[1] / "scripts" / "preview-page"
+    args = ["17", "0123456789abcdef", "base.json", "main", "collect.txt"]
+    proc = subprocess.run(
+        [str(script), *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    return (tmp_path / "changes.md").read_text()
+
+
+def test_the_preview_compares_with_main_in_a_page_under_a_banner(tmp_path):
+    import json
+
+    base = json.loads(
+        (WORKFLOWS.parents[1] / "tests" / "data" / "results_fixture.json").read_text()
+    )
+    new = json.loads(json.dumps(base))
+    new["models"][0]["variants"]["tflite_int8"]["size_bytes"] += 16
+    page = _preview_page(tmp_path, base, new, "rebuilt: nothing (all cached); results: x\n")
+    name = new["models"][0]["name"]
+    assert page.startswith("# What this pull request changes\n")
+    assert '!!! warning "Preview of pull request #17 at commit `0123456789ab`"' in page
+    assert "No model was trained for this preview" in page
+    rows = [line for line in page.splitlines() if line.startswith(f"| {name} ")]
+    assert len(rows) == 1 and "| tflite_int8 | size_bytes |" in rows[0] and "| +16 |" in rows[0]
+
+
+def test_the_preview_says_when_it_trained(tmp_path):
+    import json
+
+    base = json.loads(
+        (WORKFLOWS.parents[1] / "tests" / "data" / "results_fixture.json").read_text()
+    )
+    said = "rebuilt: mlp; trained and stored in models/store: mlp; results: x\n"
+    page = _preview_page(tmp_path, base, base, said)
+    assert '!!! note "Models trained for this preview"' in page
+    assert "(models/store: mlp)" in page
+    assert "No figure changed." in page
+
+
+def test_the_preview_builds_the_changes_page_before_the_site():
+    preview = _load("preview.yml")
+    runs = [s.get("run", "") for s in _steps(preview)]
+    page = next(i for i, r in enumerate(runs) if "scripts/preview-page" in r)
+    build = next(i for i, r in enumerate(runs) if "mkdocs build" in r)
+    collect = next(i for i, r in enumerate(runs) if "tinyreport collect" in r)
+    assert collect < page < build
+    assert "gh-pages" in runs[page]  # main's published results first
