@@ -103,3 +103,19 @@ def test_a_full_disk_while_saving_the_model_names_it_and_leaves_nothing(tmp_path
     )
     assert sorted(x.name for x in p.train_dir.iterdir()) == []  # no .model.tmp.keras
     assert not (tmp_path / "docs").exists()
+
+
+def test_artifacts_behind_a_symlink_are_named_relative_to_the_project(tmp_path):
+    """A project whose artifacts folder links elsewhere still writes project-relative paths:
+    the results file never names the machine's folders."""
+    from tinyreport.pipeline.collect import _rel
+
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "mlp").mkdir(parents=True)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "artifacts").symlink_to(elsewhere)
+    resolved = (root / "artifacts" / "mlp" / "int8.tflite").resolve()
+    assert resolved.is_relative_to(elsewhere)
+    assert _rel(resolved, root.resolve()) == "artifacts/mlp/int8.tflite"
+    assert _rel(tmp_path / "other" / "x", root.resolve()) == (tmp_path / "other" / "x").as_posix()

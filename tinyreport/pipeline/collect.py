@@ -254,10 +254,22 @@ def _load_cached(p: ModelPlan) -> ModelResult | None:
 
 
 def _rel(path: Path, root: Path) -> str:
+    """`path` relative to the project, also when it lies behind a symlink in the project (an
+    artifacts folder linked elsewhere): the results file must not name this machine's paths."""
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
-        return path.as_posix()
+        pass
+    try:
+        links = [entry for entry in root.iterdir() if entry.is_symlink()]
+    except OSError:
+        links = []
+    for link in links:
+        try:
+            return (Path(link.name) / path.relative_to(link.resolve())).as_posix()
+        except (ValueError, OSError):
+            continue
+    return path.as_posix()
 
 
 def _load_trained(p: ModelPlan):
