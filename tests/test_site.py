@@ -690,7 +690,7 @@ def test_every_results_page_says_which_run_produced_it(fixture_results):
     pages = site.render(replace(fixture_results, run=run), {"results": "../data/results.json"})
     assert set(pages) - {"config.md"} == {p for p, t in pages.items() if "Produced by" in t}
     card = pages["models/cnn.md"]
-    assert "Produced by tinyreport from commit `0123456789ab` on 2026-12-01;" in card
+    assert "Produced by tinyreport from commit <code>0123456789ab</code> on 2026-12-01;" in card
     assert "&lt;img src=x onerror=alert(1)&gt;\\|CPU, 2 cores" in card
     assert "<img" not in card
     assert "cnn: trained, converted and measured in that run." in card

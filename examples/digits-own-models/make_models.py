@@ -11,7 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
-from tinyreport.pipeline.data import BUNDLED_MNIST
+
+from tinyreport.dataset import BUNDLED_MNIST
 
 OUT = Path(__file__).parent / "models"
 
