@@ -8,6 +8,7 @@ from e2e import make_project, mkdocs_build, results, tinyreport
 from tinyreport.pipeline.data import resolve_source
 
 from tinyreport.config import parse_config
+from tinyreport.dataset import resolve_source
 from tinyreport.errors import ConfigError
 from tinyreport.pipeline.collect import QAT_NOT_BUILT, plan
 
