@@ -273,7 +273,12 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def _load_trained(p: ModelPlan):
-    """Load a cached trained model and its final loss; name the file that is damaged."""
+    """Load a stored trained model and its final loss; name the file that is damaged."""
+    return store.load(store.Entry(p.name, p.train_key, {}, p.train_dir))
+
+
+def _load_cached_trained(p: ModelPlan):
+    """Load a distilled model an earlier run trained, and its final loss; name a damaged file."""
     import keras
 
     training_file = p.train_dir / "training.json"
@@ -336,7 +341,7 @@ def _train_in_cache(config: Config, p: ModelPlan, data: Dataset, x_train, progre
         and (p.teacher_dir is None or alone_path.is_file())
     ):
         progress.stage(p.name, "loading trained model")
-        model, final_loss = _load_trained(p)
+        model, final_loss = _load_cached_trained(p)
     elif p.teacher_dir is not None:
         model, final_loss = _distill(config, p, data, x_train, progress)
         p.train_dir.mkdir(parents=True, exist_ok=True)
