@@ -12,7 +12,6 @@ import flatbuffers
 import numpy as np
 import pytest
 from e2e import make_project, mkdocs_build, results, tinyreport
-from tinyreport.pipeline.data import BUNDLED_MNIST
 
 from tinyreport.analysis.espdl_reader import parse_espdl, read_espdl
 from tinyreport.dataset import BUNDLED_MNIST

@@ -156,9 +156,9 @@ def test_keras_data_sets_by_name_with_their_class_names(monkeypatch, name, label
     """`source = "keras"` with a name loads through keras.datasets (stubbed here: no network),
     names the classes as Keras documents them, and hashes the arrays for the cache key."""
     import keras
-    from tinyreport.dataset import load_dataset, resolve_source
 
     from tinyreport.config import DatasetConfig
+    from tinyreport.dataset import load_dataset, resolve_source
 
     rng = np.random.default_rng(1)
     shape = (28, 28) if name == "fashion_mnist" else (32, 32, 3)

@@ -687,7 +687,9 @@ def test_every_results_page_says_which_run_produced_it(fixture_results):
 
     run = dict(fixture_results.run)
     run["machine"] = {**run["machine"], "cpu": "<img src=x onerror=alert(1)>|CPU"}
-    pages = site.render(replace(fixture_results, run=run), {"results": "../data/results.json"})
+    pages = site.render(
+        replace(fixture_results, run=run), links={"results": "../data/results.json"}
+    )
     assert set(pages) - {"config.md"} == {p for p, t in pages.items() if "Produced by" in t}
     card = pages["models/cnn.md"]
     assert "Produced by tinyreport from commit <code>0123456789ab</code> on 2026-12-01;" in card

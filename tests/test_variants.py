@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from e2e import make_project, mkdocs_build, results, tinyreport
-from tinyreport.pipeline.data import resolve_source
 
 from tinyreport.config import parse_config
 from tinyreport.dataset import resolve_source
