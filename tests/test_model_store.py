@@ -111,7 +111,8 @@ def test_retrain_of_an_unknown_model_is_one_line(trained, tmp_path):
     proc = _collect(root, "--retrain", "nosuch")
     assert (proc.returncode, proc.stderr) == (
         2,
-        "tinyreport: error: --retrain names nosuch, not a model of the configuration (mlp)\n",
+        "tinyreport: error: --retrain names nosuch, which tinyreport.toml does not define "
+        "(its models: mlp)\n",
     )
 
 
