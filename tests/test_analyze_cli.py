@@ -279,18 +279,33 @@ def test_exit_3_when_the_model_does_not_fit():
 
 
 @pytest.mark.slow
+def _dense_model(path, n_bytes: int) -> int:
+    """Write a float TFLite model of about `n_bytes`: one Dense layer whose float32 weights
+    fill the file (the reader refuses padding after a model, so the bytes must be the model's
+    own). Return the file's size."""
+    import keras
+    import tensorflow as tf
+
+    units = max(1, (n_bytes - 4096) // (4 * 784))
+    model = keras.Sequential([keras.Input((784,), batch_size=1), keras.layers.Dense(units)])
+    data = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    path.write_bytes(data)
+    return len(data)
+
+
 def test_fail_on_tight(tmp_path):
     """--fail-on tight turns a TIGHT verdict into exit 3; by default TIGHT passes."""
-    data = built()["mnist_mlp_int8"].read_bytes()
-    flash = analyze(built()["mnist_mlp_int8"])["budget"]["flash"]
-    # Zero padding after the flatbuffer's root changes only the file size (the flash line):
-    # bring the flash demand to 95 % of the app partition, inside the TIGHT band.
-    pad = int(0.95 * flash["capacity_bytes"]) - flash["demand_bytes"]
-    path = tmp_path / "padded.tflite"
-    path.write_bytes(data + bytes(pad))
+    small = tmp_path / "small.tflite"
+    small_bytes = _dense_model(small, 8192)
+    flash = analyze(small)["budget"]["flash"]
+    # A model whose file brings the flash demand to 95 % of the app partition, inside the
+    # TIGHT band; the other flash lines do not depend on the model's size.
+    path = tmp_path / "big.tflite"
+    target = int(0.95 * flash["capacity_bytes"]) - (flash["demand_bytes"] - small_bytes)
+    size = _dense_model(path, target)
     doc = json.loads(run(path, "--json").stdout)
     assert doc["budget"]["flash"]["verdict"] == "TIGHT"
-    assert doc["budget"]["flash"]["demand_bytes"] == flash["demand_bytes"] + pad
+    assert doc["budget"]["flash"]["demand_bytes"] == flash["demand_bytes"] - small_bytes + size
     assert run(path).returncode == 0
     assert run(path, "--fail-on", "tight").returncode == 3
     assert run(built()["mnist_mlp_int8"], "--fail-on", "tight").returncode == 0  # OK passes
@@ -339,10 +354,7 @@ def test_every_board_at_once_exits_3_when_none_fits(tmp_path):
     """A model whose file is larger than every board's app partition fits no board."""
     biggest = max(b.app_partition_bytes for b in all_boards())
     path = tmp_path / "huge.tflite"
-    data = built()["mnist_mlp_int8"].read_bytes()
-    # Append the padding a flatbuffer tolerates after its root: the reader reads the model as
-    # before, and the file (the flash line) is now larger than every app partition.
-    path.write_bytes(data + bytes(biggest + 1 - len(data)))
+    assert _dense_model(path, biggest + 65536) > biggest  # the model's own weights
     proc = run(path, "--board", "all", "--json")
     assert proc.returncode == 3, proc.stderr
     doc = json.loads(proc.stdout)

@@ -94,6 +94,8 @@ labels = ["idle", "walk", "run"]
 epochs = 2
 [quantization]
 representative_samples = 100
+[espdl]
+enabled = false   # the ESP-DL variant has tests of its own (tests/test_espdl.py)
 [models.built]
 kind = "keras"
 builder = "sensor_models:build"
