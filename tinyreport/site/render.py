@@ -67,6 +67,7 @@ _BREAKS = re.compile(r"\r\n|[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]")
 # Other control characters, and the ones that reorder text on screen, are shown as such.
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_OTHER_SPACE = re.compile(r"[^\S ]")
 # HTML's specials, and Markdown's inline ones: code, emphasis, links and images, attribute
 # lists ({: ...}), table cells, escapes. An underscore inside a word (CONV_2D) is no emphasis
 # in Markdown, so it stays as it is. Quotes are plain text in both.
@@ -117,6 +118,9 @@ def text(value: object, block: bool = True) -> Markup:
     if isinstance(value, Markup):
         return value
     escaped = _SPECIAL.sub(_escape_special, _plain(value))
+    # Whitespace other than the space (a no-break space, an em space...) as a character
+    # reference: Python-Markdown strips it like a space at the ends of a line or cell.
+    escaped = _OTHER_SPACE.sub(_reference, escaped)
     start = _BLOCK_START.match(escaped) if block else None
     if start:  # its last character as a character reference: no block starts with one
         end = start.end()
