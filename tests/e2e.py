@@ -112,3 +112,27 @@ def tflm_total_bytes(path: Path) -> int:
     ).stdout
     line = next(x for x in out.splitlines() if "Arena allocation total" in x)
     return int(line.split("total")[1].split()[0])
+
+
+def figures(r: dict) -> dict:
+    """A results file without what names a particular run: the run block, and the cache keys
+    of models trained in it (a freshly saved .keras file records its save time, so its sha256,
+    the result key derived from it and the artifact paths named after that key differ from run
+    to run while every figure is the same)."""
+    import re
+
+    def scrub(value):
+        if isinstance(value, dict):
+            return {
+                k: scrub(v)
+                for k, v in value.items()
+                if k not in ("run", "cache_key")
+                and not (k == "sha256" and value.get("kind") == "keras")
+            }
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        if isinstance(value, str):
+            return re.sub(r"result-[0-9a-f]{16}", "result-*", value)
+        return value
+
+    return scrub(r)
