@@ -15,10 +15,13 @@ EpochCallback = Callable[[int, int, float], None]  # (epoch done, epochs, loss)
 
 
 def seed_everything(seed: int) -> None:
-    """Make weights, shuffling and kernels reproducible."""
+    """Make weights, shuffling and kernels reproducible, and the model's layer names: Keras
+    numbers them (dense, dense_1, ...) across the process and the names end up in the stored
+    .keras and the .tflite files, so every model starts from a cleared Keras session."""
     import keras
     import tensorflow as tf
 
+    keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
